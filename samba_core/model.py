@@ -1,0 +1,201 @@
+"""SAMBA: a causal, multi-rate U-shaped Mamba2 encoder-decoder over EEG from any montage.
+
+Data flow (shapes for one batch; T samples at ``config.sample_rate``, C channels)::
+
+    x: (B, C, T) microvolts, coords: (C, 3) metres
+      -> CDSE spatial projection            (B, T, K)
+      -> stem                               (B, T, d0)      [+ mask token where TSRM hides time]
+      -> encoder stage 0 (Mamba blocks)     (B, T, d0)     ----------------------- skip 0
+      -> downsample /f0 -> stage 1          (B, T/f0, d1)  ------------ skip 1      |
+      -> downsample /f1 -> bottleneck       (B, T/hop, d2) -> classification heads   |
+      -> upsample x f1 + skip 1 -> decoder stage 1 -> upsample x f0 + skip 0 -> decoder stage 0
+      -> reconstruction                     (B, C, T) microvolts
+
+Every operation is causal, and every stateful one carries its state through the
+``state`` argument, so ``forward`` on a stream cut into arbitrary chunks equals
+``forward`` on the whole stream. Heads emit one prediction per bottleneck token,
+i.e. one decision every ``config.hop`` input samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .config import SambaConfig
+from .mamba2 import Mamba2Mixer, MixerState, RMSNorm
+from .spatial import SpatialEmbedding, SpatialReadout
+from .token_rate import Downsample, Upsample, UpsampleState
+
+
+class MambaBlock(nn.Module):
+    """Pre-norm residual block around a (differential) Mamba2 mixer. h: (batch, length, dim)."""
+
+    def __init__(self, dim: int, config: SambaConfig, layer_index: int) -> None:
+        super().__init__()
+        self.norm = RMSNorm(dim)
+        self.mixer = Mamba2Mixer(
+            dim, config.d_state, config.headdim, config.expand, config.d_conv, config.chunk_size,
+            differential=config.differential, layer_index=layer_index,
+        )
+
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> MixerState:
+        return self.mixer.init_state(batch, device, dtype)
+
+    def forward(self, h: Tensor, state: MixerState | None = None) -> tuple[Tensor, MixerState]:
+        if h.size(1) == 0:  # a chunk too short to complete a coarse token
+            return h, state if state is not None else self.init_state(h.size(0), h.device, h.dtype)
+        y, state = self.mixer(self.norm(h), state)
+        return h + y, state
+
+    def step(self, h: Tensor, state: MixerState) -> tuple[Tensor, MixerState]:
+        """h: (batch, dim), one token."""
+        y, state = self.mixer.step(self.norm(h), state)
+        return h + y, state
+
+
+@dataclass
+class StreamState:
+    """Everything a stream carries between chunks. Lists are indexed by stage (finest first)."""
+
+    encoder: list[list[MixerState]]
+    downsample: list[Tensor]
+    upsample: list[UpsampleState] | None
+    decoder: list[list[MixerState]] | None
+
+
+@dataclass
+class SambaOutput:
+    """logits: head -> (batch, tokens, classes); features: (batch, tokens, d_last);
+    reconstruction: (batch, channels, time) microvolts or None; state: carried stream state."""
+
+    logits: dict[str, Tensor]
+    features: Tensor
+    reconstruction: Tensor | None
+    state: StreamState
+
+
+class Samba(nn.Module):
+    """The SAMBA network. See the module docstring for the data flow."""
+
+    def __init__(self, config: SambaConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        n = len(c.dims)
+        self.spatial = SpatialEmbedding(c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
+        self.stem = nn.Linear(c.spatial_channels, c.dims[0])
+        self.mask_token = nn.Parameter(torch.zeros(c.dims[0]))
+        layer = iter(range(10_000))
+        self.encoder = nn.ModuleList(
+            nn.ModuleList(MambaBlock(c.dims[i], c, next(layer)) for _ in range(c.encoder_depths[i])) for i in range(n)
+        )
+        self.downsample = nn.ModuleList(Downsample(c.factors[i], c.dims[i], c.dims[i + 1]) for i in range(n - 1))
+        self.upsample = nn.ModuleList(Upsample(c.factors[i], c.dims[i + 1], c.dims[i]) for i in range(n - 1))
+        self.decoder = nn.ModuleList(
+            nn.ModuleList(MambaBlock(c.dims[i], c, next(layer)) for _ in range(c.decoder_depths[i])) for i in range(n - 1)
+        )
+        self.recon_norm = RMSNorm(c.dims[0])
+        self.recon_proj = nn.Linear(c.dims[0], c.spatial_channels)
+        self.readout = SpatialReadout(c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
+        self.heads = nn.ModuleDict(
+            {name: nn.Sequential(RMSNorm(c.dims[-1]), nn.Linear(c.dims[-1], len(classes))) for name, classes in c.heads}
+        )
+
+    # -- state ------------------------------------------------------------------------
+    def init_state(self, batch: int = 1, decoder: bool = True, device=None, dtype=torch.float32) -> StreamState:
+        """The state at the start of a stream."""
+        return StreamState(
+            encoder=[[b.init_state(batch, device, dtype) for b in stage] for stage in self.encoder],
+            downsample=[d.init_state(batch, device, dtype) for d in self.downsample],
+            upsample=[u.init_state(batch, device, dtype) for u in self.upsample] if decoder else None,
+            decoder=[[b.init_state(batch, device, dtype) for b in stage] for stage in self.decoder] if decoder else None,
+        )
+
+    def spatial_weights(self, coords: Tensor, mask: Tensor | None = None) -> Tensor:
+        """CDSE weights (channels, K) for a montage: what the app draws as topomaps."""
+        return self.spatial.weights(coords, mask)
+
+    # -- forward --------------------------------------------------------------------------
+    def embed(self, x: Tensor, spatial_weights: Tensor, time_mask: Tensor | None = None) -> Tensor:
+        """x: (batch, channels, time) microvolts -> stem tokens (batch, time, d0)."""
+        x = torch.nan_to_num(x) / self.config.input_scale_uv
+        if spatial_weights.dim() == 2:
+            s = torch.einsum("bct,ck->btk", x, spatial_weights)
+        else:
+            s = torch.einsum("bct,bck->btk", x, spatial_weights)
+        h = self.stem(s)
+        if time_mask is not None:
+            h = torch.where(time_mask.unsqueeze(-1), self.mask_token.to(h.dtype), h)
+        return h
+
+    def encode(self, h: Tensor, state: StreamState) -> tuple[Tensor, list[Tensor], StreamState]:
+        """Stem tokens -> bottleneck tokens, the skip tensors, and the updated state."""
+        skips: list[Tensor] = []
+        enc_states: list[list[MixerState]] = []
+        down_states: list[Tensor] = []
+        for i, stage in enumerate(self.encoder):
+            stage_states = []
+            for block, s in zip(stage, state.encoder[i]):
+                h, s = block(h, s)
+                stage_states.append(s)
+            enc_states.append(stage_states)
+            if i < len(self.downsample):
+                skips.append(h)
+                h, left = self.downsample[i](h, state.downsample[i])
+                down_states.append(left)
+        return h, skips, StreamState(enc_states, down_states, state.upsample, state.decoder)
+
+    def decode(self, h: Tensor, skips: list[Tensor], state: StreamState) -> tuple[Tensor, StreamState]:
+        """Bottleneck tokens + skips -> finest-rate features (batch, time, d0)."""
+        assert state.upsample is not None and state.decoder is not None, "state was created without a decoder"
+        up_states = list(state.upsample)
+        dec_states = [list(s) for s in state.decoder]
+        for i in reversed(range(len(self.upsample))):
+            h, up_states[i] = self.upsample[i](h, skips[i].size(1), up_states[i])
+            h = h + skips[i]
+            for j, block in enumerate(self.decoder[i]):
+                h, dec_states[i][j] = block(h, dec_states[i][j])
+        return h, StreamState(state.encoder, state.downsample, up_states, dec_states)
+
+    def forward(
+        self,
+        x: Tensor,
+        coords: Tensor | None = None,
+        mask: Tensor | None = None,
+        *,
+        spatial_weights: Tensor | None = None,
+        time_mask: Tensor | None = None,
+        state: StreamState | None = None,
+        decoder: bool = True,
+    ) -> SambaOutput:
+        """Run the network on a whole sequence or on the next chunk of a stream.
+
+        Parameters
+        ----------
+        x : (batch, channels, time) microvolts, preprocessed as the checkpoint specifies.
+        coords : (channels, 3) or (batch, channels, 3) metres in the head frame; NaN rows allowed for masked channels.
+        mask : (channels,) or (batch, channels) bool, True = use the channel. Default: channels with finite coords.
+        spatial_weights : precomputed ``spatial_weights(coords, mask)``; saves the MLP when streaming.
+        time_mask : (batch, time) bool, True = hidden from the model (TSRM pretraining).
+        state : carried stream state; None starts a new stream.
+        decoder : also run the decoder and return the reconstruction (needs ``coords``).
+        """
+        if spatial_weights is None:
+            if coords is None:
+                raise ValueError("pass electrode coords (or precomputed spatial_weights)")
+            spatial_weights = self.spatial_weights(coords, mask)
+        if state is None:
+            state = self.init_state(x.size(0), decoder, x.device, x.dtype)
+        h = self.embed(x, spatial_weights, time_mask)
+        h, skips, state = self.encode(h, state)
+        logits = {name: head(h) for name, head in self.heads.items()}
+        recon = None
+        if decoder:
+            if coords is None:
+                raise ValueError("the reconstruction head needs electrode coords")
+            fine, state = self.decode(h, skips, state)
+            latent = self.recon_proj(self.recon_norm(fine))
+            recon = self.readout(latent, coords, mask) * self.config.input_scale_uv
+        return SambaOutput(logits, h, recon, state)
