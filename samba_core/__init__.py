@@ -1,1 +1,23 @@
-"""samba_core package."""
+"""samba_core: the SAMBA EEG model, built for exact step-by-step streaming.
+
+Public API::
+
+    from samba_core import SambaConfig, Samba, StreamingSession, save_checkpoint, load_checkpoint
+
+    model = Samba(SambaConfig())                       # causal multi-rate U-Net over any montage
+    out = model(x, coords)                             # x: (batch, channels, time) µV; coords: (channels, 3) m
+    session = StreamingSession(model, coords)          # onnxruntime step mode by default
+    decisions = session.push(chunk)                    # chunk: (channels, any samples) -> probs per head
+"""
+
+from .checkpoint import CheckpointError, CheckpointMetadata, LoadedCheckpoint, load_checkpoint, save_checkpoint
+from .config import SambaConfig
+from .masking import MaskingConfig, masked_reconstruction_loss, temporal_span_mask
+from .model import Samba, SambaOutput, StreamState
+from .streaming import StreamingSession, StreamOutput
+
+__all__ = [
+    "CheckpointError", "CheckpointMetadata", "LoadedCheckpoint", "MaskingConfig", "Samba", "SambaConfig",
+    "SambaOutput", "StreamOutput", "StreamState", "StreamingSession", "load_checkpoint",
+    "masked_reconstruction_loss", "save_checkpoint", "temporal_span_mask",
+]

@@ -1,0 +1,109 @@
+"""ONNX export of the decoding step, and an onnxruntime runner for it.
+
+The exported graph advances the encoder by exactly one bottleneck token: it takes
+``hop`` new input samples and every recurrent state tensor as explicit inputs, and
+returns the head logits for that token and the new states as outputs. Because each
+call starts on a token boundary, the downsampling buffers are always empty between
+calls and need not be carried. The spatial weights are an input too, so a channel
+dropping out at run time needs no re-export. The channel count is a dynamic axis.
+
+Graph inputs: ``x`` (1, channels, hop) microvolts, ``spatial_weights`` (channels, K),
+then ``conv_{i}`` / ``ssm_{i}`` for each encoder block i. Outputs: ``logits_{head}``
+(1, classes) for each head, then ``conv_{i}_out`` / ``ssm_{i}_out``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .mamba2 import MixerState
+from .model import Samba, StreamState
+
+
+class EncoderStep(nn.Module):
+    """One bottleneck token of the encoder, states flattened into tensors for export."""
+
+    def __init__(self, model: Samba) -> None:
+        super().__init__()
+        self.model = model
+        self.head_names = list(model.heads.keys())
+        self.block_counts = [len(stage) for stage in model.encoder]
+
+    def state_names(self) -> list[str]:
+        n = sum(self.block_counts)
+        return [f"{kind}_{i}" for i in range(n) for kind in ("conv", "ssm")]
+
+    def initial_states(self) -> list[Tensor]:
+        state = self.model.init_state(1, decoder=False)
+        return [t for stage in state.encoder for s in stage for t in (s.conv, s.ssm)]
+
+    def forward(self, x: Tensor, spatial_weights: Tensor, *flat_states: Tensor) -> tuple[Tensor, ...]:
+        it = iter(flat_states)
+        encoder = [[MixerState(next(it), next(it)) for _ in range(n)] for n in self.block_counts]
+        state = StreamState(encoder, [None] * len(self.model.downsample), None, None)  # type: ignore[list-item]
+        h = self.model.embed(x, spatial_weights)
+        h, _, state = self.model.encode(h, state)
+        logits = [self.model.heads[name](h)[:, -1] for name in self.head_names]
+        flat = [t for stage in state.encoder for s in stage for t in (s.conv, s.ssm)]
+        return (*logits, *flat)
+
+
+def export_step_onnx(model: Samba, path: str | os.PathLike, n_channels: int = 8, opset: int = 17) -> Path:
+    """Export ``model``'s decoding step to ``path`` (ONNX); returns the path."""
+    path = Path(path)
+    step = EncoderStep(model.eval()).eval()
+    hop = model.config.hop
+    x = torch.randn(1, n_channels, hop)
+    w = torch.randn(n_channels, model.config.spatial_channels) * 0.1
+    states = step.initial_states()
+    state_names = step.state_names()
+    inputs = ["x", "spatial_weights", *state_names]
+    outputs = [f"logits_{h}" for h in step.head_names] + [f"{n}_out" for n in state_names]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about Python ints taken from shapes: hop is fixed
+        torch.onnx.export(
+            step, (x, w, *states), str(path), input_names=inputs, output_names=outputs, opset_version=opset,
+            dynamic_axes={"x": {1: "channels"}, "spatial_weights": {0: "channels"}}, dynamo=False,
+        )
+    return path
+
+
+class OnnxStepRunner:
+    """Runs an exported step with onnxruntime, carrying the states between calls."""
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One thread: a single token is far too little work to amortise thread hand-offs.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.state_names = self.input_names[2:]
+        self.head_names = [n[len("logits_"):] for n in self.output_names if n.startswith("logits_")]
+        self.initial = {
+            i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], dtype=np.float32)
+            for i in self.session.get_inputs()[2:]
+        }
+        self.states = dict(self.initial)
+
+    def reset(self) -> None:
+        self.states = {k: v.copy() for k, v in self.initial.items()}
+
+    def step(self, x: np.ndarray, spatial_weights: np.ndarray) -> dict[str, np.ndarray]:
+        """x: (channels, hop) microvolts -> head -> logits (classes,)."""
+        feeds = {"x": x[None].astype(np.float32, copy=False), "spatial_weights": spatial_weights, **self.states}
+        out = self.session.run(None, feeds)
+        n = len(self.head_names)
+        self.states = dict(zip(self.state_names, out[n:]))
+        return {name: out[i][0] for i, name in enumerate(self.head_names)}
