@@ -1,0 +1,21 @@
+"""Shared fixtures: small real objects, never mocks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real EEG folder beside the checkout; tests that need it skip when it is absent."""
+    if not (SHARED_DATA / "MNE-eegbci-data").is_dir():
+        pytest.skip(f"real EEG data not found at {SHARED_DATA}")
+    return SHARED_DATA
