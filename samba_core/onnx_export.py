@@ -5,7 +5,8 @@ The exported graph advances the encoder by exactly one bottleneck token: it take
 returns the head logits for that token and the new states as outputs. Because each
 call starts on a token boundary, the downsampling buffers are always empty between
 calls and need not be carried. The spatial weights are an input too, so a channel
-dropping out at run time needs no re-export. The channel count is a dynamic axis.
+dropping out at run time needs no re-export. The channel count is fixed at export
+time unless a dynamic axis is asked for.
 
 Graph inputs: ``x`` (1, channels, hop) microvolts, ``spatial_weights`` (channels, K),
 then ``conv_{i}`` / ``ssm_{i}`` for each encoder block i. Outputs: ``logits_{head}``
@@ -54,8 +55,16 @@ class EncoderStep(nn.Module):
         return (*logits, *flat)
 
 
-def export_step_onnx(model: Samba, path: str | os.PathLike, n_channels: int = 8, opset: int = 17) -> Path:
-    """Export ``model``'s decoding step to ``path`` (ONNX); returns the path."""
+def export_step_onnx(
+    model: Samba, path: str | os.PathLike, n_channels: int = 8, opset: int = 17, dynamic_channels: bool = False
+) -> Path:
+    """Export ``model``'s decoding step to ``path`` (ONNX); returns the path.
+
+    With ``dynamic_channels`` the graph accepts any channel count; without it the graph is
+    fixed to ``n_channels``, which lets onnxruntime fold every shape computation away
+    (fewer nodes per token, lower latency). A streaming session knows its channel count
+    and exports a fixed graph.
+    """
     path = Path(path)
     step = EncoderStep(model.eval()).eval()
     hop = model.config.hop
@@ -70,7 +79,8 @@ def export_step_onnx(model: Samba, path: str | os.PathLike, n_channels: int = 8,
         warnings.simplefilter("ignore")  # tracer warnings about Python ints taken from shapes: hop is fixed
         torch.onnx.export(
             step, (x, w, *states), str(path), input_names=inputs, output_names=outputs, opset_version=opset,
-            dynamic_axes={"x": {1: "channels"}, "spatial_weights": {0: "channels"}}, dynamo=False,
+            dynamic_axes={"x": {1: "channels"}, "spatial_weights": {0: "channels"}} if dynamic_channels else None,
+            dynamo=False,
         )
     return path
 

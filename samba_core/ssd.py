@@ -52,12 +52,6 @@ def _segsum(x: Tensor) -> Tensor:
     return sums.masked_fill(~lower, float("-inf"))
 
 
-def _expand_groups(m: Tensor, nheads: int) -> Tensor:
-    """(b, l, groups, n) -> (b, l, heads, n): heads share their group's B or C."""
-    groups = m.size(2)
-    return m if groups == nheads else m.repeat_interleave(nheads // groups, dim=2)
-
-
 def ssd_scan_reference(
     x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, chunk_size: int, initial_state: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
@@ -78,9 +72,11 @@ def ssd_scan_reference(
     final_state : (batch, heads, headdim, d_state)
     """
     b, length, h, p = x.shape
-    n = B.size(-1)
-    B = _expand_groups(B, h)
-    C = _expand_groups(C, h)
+    g, n = B.size(2), B.size(3)
+    if length == 1:  # one token: the recurrence itself is the cheapest exact form
+        state = x.new_zeros(b, h, p, n) if initial_state is None else initial_state.to(x.dtype)
+        y, state = ssd_step_reference(state, x[:, 0], dt[:, 0], A, B[:, 0], C[:, 0])
+        return y.unsqueeze(1), state
     q = max(1, min(chunk_size, length))
     pad = (-length) % q
     if pad:
@@ -90,31 +86,37 @@ def ssd_scan_reference(
         B = F.pad(B, (0, 0, 0, 0, 0, pad))
         C = F.pad(C, (0, 0, 0, 0, 0, pad))
     nc = (length + pad) // q
-    xs = (x * dt.unsqueeze(-1)).reshape(b, nc, q, h, p)
-    a = (dt * A).reshape(b, nc, q, h).permute(0, 3, 1, 2)  # (b, h, c, q)
-    Bc = B.reshape(b, nc, q, h, n)
-    Cc = C.reshape(b, nc, q, h, n)
+    hg = h // g
+    # Layout (batch, group, head-in-group, chunk, step-in-chunk, features): heads of a group
+    # broadcast over its B and C, and every product below is a batched matmul.
+    xs = (x * dt.unsqueeze(-1)).reshape(b, nc, q, g, hg, p).permute(0, 3, 4, 1, 2, 5)
+    Bc = B.reshape(b, nc, q, g, 1, n).permute(0, 3, 4, 1, 2, 5)
+    Cc = C.reshape(b, nc, q, g, 1, n).permute(0, 3, 4, 1, 2, 5)
+    a = (dt * A).reshape(b, nc, q, g, hg).permute(0, 3, 4, 1, 2)  # (b, g, hg, c, q)
     a_cum = torch.cumsum(a, dim=-1)
 
-    # Within-chunk (quadratic, attention-like) part.
-    decay = torch.exp(_segsum(a))  # (b, h, c, q, q)
-    y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, decay, xs)
+    # Within-chunk (quadratic, attention-like) part: y = (C B^T * decay) X.
+    decay = torch.exp(_segsum(a))  # (b, g, hg, c, q, q)
+    y = (Cc @ Bc.transpose(-1, -2) * decay) @ xs  # (b, g, hg, c, q, p)
 
-    # Each chunk's own contribution to the state at its end.
-    decay_to_end = torch.exp(a_cum[..., -1:] - a_cum)  # (b, h, c, q)
-    chunk_states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_to_end, xs)
+    # Each chunk's own contribution to the state at its end: (b, g, hg, c, p, n).
+    decay_to_end = torch.exp(a_cum[..., -1:] - a_cum).unsqueeze(-1)
+    chunk_states = xs.transpose(-1, -2) @ (Bc * decay_to_end)
 
     # Recurrence across chunks: a short loop keeps memory linear in length.
     state = x.new_zeros(b, h, p, n) if initial_state is None else initial_state.to(x.dtype)
-    chunk_decay = torch.exp(a_cum[..., -1])  # (b, h, c)
+    state = state.reshape(b, g, hg, p, n)
+    chunk_decay = torch.exp(a_cum[..., -1])  # (b, g, hg, c)
     entering = []
     for c in range(nc):
         entering.append(state)
-        state = state * chunk_decay[:, :, c, None, None] + chunk_states[:, c]
-    states_in = torch.stack(entering, dim=1)  # (b, c, h, p, n)
+        state = state * chunk_decay[..., c, None, None] + chunk_states[:, :, :, c]
+    states_in = torch.stack(entering, dim=3)  # (b, g, hg, c, p, n)
 
-    y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states_in, torch.exp(a_cum))
-    y = (y_diag + y_off).reshape(b, nc * q, h, p)[:, :length]
+    # Contribution of the state entering each chunk: y += (C S^T) * exp(cumulative decay).
+    y = y + (Cc @ states_in.transpose(-1, -2)) * torch.exp(a_cum).unsqueeze(-1)
+    y = y.permute(0, 3, 4, 1, 2, 5).reshape(b, nc * q, h, p)[:, :length]
+    state = state.reshape(b, h, p, n)
     return y, state
 
 
@@ -124,12 +126,14 @@ def ssd_step_reference(state: Tensor, x: Tensor, dt: Tensor, A: Tensor, B: Tenso
     state: (batch, heads, headdim, d_state); x: (batch, heads, headdim); dt: (batch, heads);
     A: (heads,); B, C: (batch, groups, d_state). Returns (y: (batch, heads, headdim), new state).
     """
-    h = x.size(1)
-    Bh = B if B.size(1) == h else B.repeat_interleave(h // B.size(1), dim=1)
-    Ch = C if C.size(1) == h else C.repeat_interleave(h // C.size(1), dim=1)
-    decay = torch.exp(dt * A)[..., None, None]
-    state = state * decay + (dt[..., None] * x)[..., None] * Bh[:, :, None, :]
-    y = torch.einsum("bhpn,bhn->bhp", state, Ch)
+    b, h, p = x.shape
+    g, n = B.size(1), B.size(2)
+    # Heads of a group share its B and C: view heads as (group, head-in-group) and broadcast.
+    xg = (dt[..., None] * x).reshape(b, g, h // g, p, 1)
+    decay = torch.exp(dt * A).reshape(b, g, h // g, 1, 1)
+    state = state.reshape(b, g, h // g, p, n) * decay + xg * B.reshape(b, g, 1, 1, n)
+    y = (state @ C.reshape(b, g, 1, n, 1)).reshape(b, h, p)
+    state = state.reshape(b, h, p, n)
     return y, state
 
 
