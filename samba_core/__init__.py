@@ -14,10 +14,13 @@ from .checkpoint import CheckpointError, CheckpointMetadata, LoadedCheckpoint, l
 from .config import SambaConfig
 from .masking import MaskingConfig, masked_reconstruction_loss, temporal_span_mask
 from .model import Samba, SambaOutput, StreamState
+from .preprocessing import OnlinePreprocessor, PreprocessConfig, preprocess_offline
+from .quality import ChannelQuality, ChannelQualityMonitor, QualityConfig
 from .streaming import StreamingSession, StreamOutput
 
 __all__ = [
-    "CheckpointError", "CheckpointMetadata", "LoadedCheckpoint", "MaskingConfig", "Samba", "SambaConfig",
+    "ChannelQuality", "ChannelQualityMonitor", "CheckpointError", "CheckpointMetadata", "LoadedCheckpoint",
+    "MaskingConfig", "OnlinePreprocessor", "PreprocessConfig", "QualityConfig", "Samba", "SambaConfig",
     "SambaOutput", "StreamOutput", "StreamState", "StreamingSession", "load_checkpoint",
-    "masked_reconstruction_loss", "save_checkpoint", "temporal_span_mask",
+    "masked_reconstruction_loss", "preprocess_offline", "save_checkpoint", "temporal_span_mask",
 ]
