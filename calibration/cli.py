@@ -1,0 +1,117 @@
+"""``samba-calibrate``: fine-tune a SAMBA checkpoint on one subject's calibration session.
+
+Examples::
+
+    samba-calibrate session.fif --task mi --out subject.samba
+    samba-calibrate S001R04.edf S001R08.edf S001R12.edf --base checkpoints/samba-base.samba --out s001.samba
+    samba-calibrate eegbci:1 --data-root ../shared/data --out s001.samba        # EEGMMIDB subject 1, runs 4/8/12
+    samba-calibrate drive.xdf --task distraction --train all --out driver.samba
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from montages import MontageError
+from samba_core import CheckpointError
+
+from .calibrate import CalibrationConfig, CalibrationError, calibrate, set_cpu_threads
+from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochingError
+from .finetune import TRAIN_MODES
+from .protocols import PROTOCOLS, ProtocolError
+from .recording import RecordingError
+
+#: Where ``--base`` points by default: the pretrained checkpoint shipped in the ``checkpoints`` package.
+DEFAULT_BASE = Path(__file__).resolve().parents[1] / "checkpoints" / "samba-base.samba"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="samba-calibrate",
+        description="Fine-tune SAMBA on a subject's calibration session; write a subject checkpoint and a report "
+                    "(cross-validated balanced accuracy of SAMBA, CSP+LDA and tangent space+LR on the same folds).",
+    )
+    p.add_argument("sessions", nargs="+", metavar="SESSION",
+                   help="recording(s) with markers: .fif/.edf/.bdf/.gdf (annotations) or .xdf (marker stream); "
+                        "several files of one montage form one session; 'eegbci:N' = EEGMMIDB subject N, runs 4/8/12")
+    p.add_argument("--out", required=True, type=Path, help="subject checkpoint to write (e.g. subject.samba)")
+    p.add_argument("--base", type=Path, default=None, help=f"base checkpoint (default: {DEFAULT_BASE})")
+    p.add_argument("--task", default="mi", choices=sorted({pr.task for pr in PROTOCOLS.values()}), help="head to calibrate")
+    p.add_argument("--protocol", default=None,
+                   help=f"event mapping: one of {sorted(PROTOCOLS)} or a JSON file (default: the task's protocol "
+                        "whose markers occur in the session)")
+    p.add_argument("--train", default="last-stage", choices=TRAIN_MODES, help="what is fine-tuned (default last-stage)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0 = skip; default 5)")
+    p.add_argument("--max-epochs", type=int, default=40)
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on --train)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report-dir", type=Path, default=None, help="report folder (default: <out>_report/)")
+    p.add_argument("--no-baselines", action="store_true", help="skip CSP+LDA and TS+LR")
+    p.add_argument("--min-trials-per-class", type=int, default=MIN_TRIALS_PER_CLASS,
+                   help=f"refuse sessions with fewer trials in a class (default {MIN_TRIALS_PER_CLASS})")
+    p.add_argument("--min-channels", type=int, default=MIN_EEG_CHANNELS,
+                   help=f"refuse sessions with fewer placed EEG channels (default {MIN_EEG_CHANNELS})")
+    p.add_argument("--montage-file", default=None, help="electrode positions for labels the 10-05 system lacks")
+    p.add_argument("--device", default=None, help="headset profile (see python -m montages)")
+    p.add_argument("--allow-drop-channels", action="store_true", help="leave out EEG channels that cannot be placed")
+    p.add_argument("--mains", type=float, default=None, help="mains frequency for the notch (50/60; 0 disables)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
+    p.add_argument("--data-root", type=Path, default=None, help="data root for 'eegbci:N' sessions")
+    p.add_argument("--download", action="store_true", help="let 'eegbci:N' download missing files from PhysioNet")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _session_files(specs: list[str], data_root: Path | None, download: bool) -> list[Path]:
+    files: list[Path] = []
+    for spec in specs:
+        if not spec.startswith("eegbci:"):
+            files.append(Path(spec))
+            continue
+        from .eegbci import subject_files
+
+        if data_root is None:
+            import mne
+
+            data_root = Path(mne.get_config("MNE_DATA") or Path.home() / "mne_data")
+        try:
+            files += subject_files(int(spec.split(":", 1)[1]), data_root, download=download)
+        except ValueError as exc:
+            raise CalibrationError(f"{spec!r}: use eegbci:<subject number>, e.g. eegbci:1") from exc
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    base = args.base or DEFAULT_BASE
+    try:
+        if not base.is_file():
+            raise CalibrationError(
+                f"base checkpoint {base} not found; pass --base PATH to a SAMBA checkpoint (samba-pretrain writes "
+                "samba-base.samba)"
+            )
+        config = CalibrationConfig(
+            task=args.task, protocol=args.protocol, train=args.train, folds=args.folds, seed=args.seed,
+            max_epochs=args.max_epochs, patience=args.patience, lr=args.lr,
+            min_trials_per_class=args.min_trials_per_class, min_channels=args.min_channels,
+            allow_drop_channels=args.allow_drop_channels, montage_file=args.montage_file, device=args.device,
+            mains=args.mains, baselines=not args.no_baselines,
+        )
+        set_cpu_threads(args.threads)
+        sessions = _session_files(args.sessions, args.data_root, args.download)
+        report = calibrate(sessions, base, args.out, config, args.report_dir, progress=not args.quiet)
+    except (CalibrationError, RecordingError, EpochingError, ProtocolError, CheckpointError, MontageError,
+            FileNotFoundError) as exc:
+        print(f"samba-calibrate: error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print(f"subject checkpoint: {report.checkpoint}")
+    print(f"report: {Path(report.plots[0]).parent if report.plots else args.report_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

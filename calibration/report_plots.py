@@ -1,0 +1,108 @@
+"""PNG plots of a calibration report (matplotlib, Agg backend: no display needed).
+
+- ``learning_curves.png``: SAMBA's training and held-out loss per epoch (per step of the
+  linear probe when only the head is trained), for the final fit and every
+  cross-validation fold, with the early-stopping point marked.
+- ``confusion.png``: one confusion matrix per method (summed over the test folds).
+- ``per_class_accuracy.png``: per-class accuracy of every method side by side, with the
+  balanced accuracy of each method in the legend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # file output only: never needs (or grabs) a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from .report import CalibrationReport
+
+
+def _phase(curve: list[dict]) -> tuple[list[dict], str]:
+    """The fine-tuning epochs of a curve when there are any, else its linear-probe steps."""
+    tuned = [r for r in curve if r.get("phase", "fine-tune") == "fine-tune"]
+    return (tuned, "fine-tune") if tuned else ([r for r in curve if r.get("phase") == "probe"], "probe")
+
+
+def _learning_curves(report: "CalibrationReport", path: Path) -> Path:
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    phase = "fine-tune"
+    for i, curve in enumerate(report.scores.get("samba", {}).get("learning_curves", [])):
+        records, phase = _phase(curve)
+        steps = [r["epoch"] for r in records]
+        ax_loss.plot(steps, [r["val_loss"] for r in records], color="tab:orange", alpha=0.35, lw=1,
+                     label="held-out loss (CV folds)" if i == 0 else None)
+        ax_acc.plot(steps, [r["val_balanced_accuracy"] for r in records], color="tab:orange", alpha=0.35, lw=1,
+                    label="CV folds" if i == 0 else None)
+    records, phase = _phase(report.final_fit.get("history", []))
+    if records:
+        steps = [r["epoch"] for r in records]
+        ax_loss.plot(steps, [r["train_loss"] for r in records], color="tab:blue", lw=2, label="training loss (final)")
+        ax_loss.plot(steps, [r["val_loss"] for r in records], color="tab:red", lw=2, label="held-out loss (final)")
+        ax_acc.plot(steps, [r["val_balanced_accuracy"] for r in records], color="tab:red", lw=2, label="final fit")
+        if report.final_fit.get("best_phase", phase) == phase and report.final_fit.get("best_epoch"):
+            for ax in (ax_loss, ax_acc):
+                ax.axvline(report.final_fit["best_epoch"], color="k", ls="--", lw=1, label=None)
+    xlabel = "epoch" if phase == "fine-tune" else "linear-probe step"
+    ax_loss.set(xlabel=xlabel, ylabel="cross-entropy (nats)", title=f"SAMBA {phase} loss")
+    ax_acc.set(xlabel=xlabel, ylabel="balanced accuracy", title="early-stopping split", ylim=(0, 1.02))
+    ax_acc.axhline(1 / max(len(report.classes), 1), color="grey", ls=":", lw=1, label="chance")
+    for ax in (ax_loss, ax_acc):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _confusions(report: "CalibrationReport", path: Path) -> Path:
+    methods = list(report.scores)
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], methods):
+        cm = np.asarray(report.scores[name]["confusion"], dtype=float)
+        rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(rows, vmin=0, vmax=1, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", color="white" if rows[i, j] > 0.5 else "black")
+        ticks = range(len(report.classes))
+        ax.set_xticks(ticks, report.classes, rotation=30)
+        ax.set_yticks(ticks, report.classes)
+        ax.set(xlabel="predicted", ylabel="true", title=f"{name}: {report.scores[name]['balanced_accuracy']:.2f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _per_class(report: "CalibrationReport", path: Path) -> Path:
+    methods = list(report.scores)
+    width = 0.8 / max(len(methods), 1)
+    x = np.arange(len(report.classes))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(report.classes) * max(len(methods), 1) / 2, 3.8))
+    for k, name in enumerate(methods):
+        s = report.scores[name]
+        ax.bar(x + (k - (len(methods) - 1) / 2) * width, [s["per_class_accuracy"][c] for c in report.classes], width,
+               label=f"{name} (balanced {s['balanced_accuracy']:.2f})")
+    ax.axhline(1 / max(len(report.classes), 1), color="grey", ls=":", lw=1)
+    ax.set_xticks(x, report.classes)
+    ax.set(ylabel="accuracy (CV)", ylim=(0, 1.05), title="per-class accuracy")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(methods), 3), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def save_plots(report: "CalibrationReport", directory: Path) -> list[Path]:
+    """Write the three PNG files into ``directory``; return their paths."""
+    paths = [_per_class(report, directory / "per_class_accuracy.png")] if report.scores else []
+    if report.scores:
+        paths.append(_confusions(report, directory / "confusion.png"))
+    paths.append(_learning_curves(report, directory / "learning_curves.png"))
+    return paths
