@@ -81,8 +81,8 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
         Share of the training groups held out for early stopping; 0 trains on everything and
         stops on the training loss instead.
     max_shift : float
-        Augmentation (``train="all"`` only): each batch drops a random 0..max_shift seconds
-        of the context at the epoch start, so the decision does not hinge on one alignment.
+        Augmentation: each batch drops a random 0..max_shift seconds of the context at the
+        epoch start (whole tokens), so the decision does not hinge on one state warm-up.
     gain_jitter : float
         Augmentation (``train="all"`` only): epochs are scaled by ``1 + N(0, gain_jitter)``.
     probe_steps : int
@@ -193,8 +193,7 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
         """Mini-batch AdamW on the trainable layers with early stopping on the held-out loss."""
         hop = model.config.hop
         optimiser = torch.optim.AdamW(params, lr=self.lr or DEFAULT_LR[self.train], weight_decay=self.weight_decay)
-        max_shift_tokens = int(self.max_shift * model.config.sample_rate) // hop if self.train == "all" else 0
-        max_shift_tokens = min(max_shift_tokens, first)
+        max_shift_tokens = min(int(self.max_shift * model.config.sample_rate) // hop, first)
         best_loss, _ = self._evaluate(model, inputs, y_idx, va, coords, first)
         if not va.size:
             best_loss = np.inf
@@ -205,9 +204,11 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
             model.train()
             losses = []
             for batch in np.array_split(rng.permutation(tr), max(1, int(np.ceil(tr.size / self.batch_size)))):
-                xb, shift = inputs[batch], 0
-                if self.train == "all":
-                    shift = int(rng.integers(0, max_shift_tokens + 1))
+                xb = inputs[batch]
+                shift = int(rng.integers(0, max_shift_tokens + 1))
+                if self.train == "last-stage":
+                    xb = xb[:, shift:]  # cached tokens: drop context tokens
+                else:
                     xb = xb[..., shift * hop :]
                     if self.gain_jitter > 0:
                         gain = 1.0 + self.gain_jitter * torch.randn(xb.size(0), 1, 1)
