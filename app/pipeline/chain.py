@@ -1,0 +1,192 @@
+"""The decoding chain of one stream: montage -> conditioning -> model -> token timing.
+
+Sample bookkeeping, per segment (everything restarts at 0 at a reset):
+
+    input sample i (stream rate)  --conditioner-->  model sample k (model rate)
+    model sample k  --session (offset)-->  token completed at model index s = k - offset
+    token  ->  k = s + offset  ->  i = conditioner.input_index_for_output(k)  ->  LSL time of i
+
+so each decision is stamped with the timestamp of the newest stream sample it used.
+``offset`` is non-zero only when the model state was restarted without restarting the
+filters (decoding resumed after every channel had been unusable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from montages import MontageResolution, resolve_montage
+from samba_core import LoadedCheckpoint, StreamingSession
+from samba_core.preprocessing import PreprocessConfig
+from samba_core.quality import ChannelQuality
+
+from .errors import PipelineError
+from .conditioning import MaskChange, SignalConditioner, eeg_unit
+from .decoding import Decoder, DecodingConfig, TokenOutput
+from .notices import NoticeBoard
+from .streams import StreamLayout
+from .timing import SampleClock
+
+#: Seconds of input timestamps remembered: covers the preprocessor's unit-detection
+#: hold-back (at most 10 s) plus a hop.
+CLOCK_SECONDS = 12.0
+
+
+def preprocess_config_of(checkpoint: LoadedCheckpoint) -> PreprocessConfig:
+    """The preprocessing a checkpoint was trained with (it must resample to the model's rate).
+
+    Raises
+    ------
+    PipelineError
+        Invalid or inconsistent settings in the checkpoint.
+    """
+    try:
+        config = PreprocessConfig.from_dict(dict(checkpoint.metadata.preprocessing))
+    except (TypeError, ValueError) as exc:
+        raise PipelineError(f"checkpoint {checkpoint.path} has invalid preprocessing settings: {exc}") from exc
+    if abs(config.target_rate - checkpoint.config.sample_rate) > 1e-6:
+        raise PipelineError(
+            f"checkpoint {checkpoint.path}: its preprocessing resamples to {config.target_rate:g} Hz but the model "
+            f"expects {checkpoint.config.sample_rate:g} Hz; the checkpoint is inconsistent, export it again"
+        )
+    return config
+
+
+@dataclass(frozen=True)
+class MontageOptions:
+    """How to place the channels (see :func:`montages.resolve_montage`)."""
+
+    montage_file: str | None = None
+    device: str | None = None
+    allow_drop: bool = False
+
+
+@dataclass(frozen=True)
+class DecodedTokens:
+    """Tokens that became due, with the stream sample behind each.
+
+    Parameters
+    ----------
+    tokens : list of TokenOutput
+    sample_index : (tokens,) int
+        Newest input sample used, counted from the segment start.
+    sample_time : (tokens,) float
+        Its LSL timestamp (s).
+    """
+
+    tokens: list[TokenOutput]
+    sample_index: np.ndarray
+    sample_time: np.ndarray
+
+
+class DecodingChain:
+    """Everything that turns one stream layout's samples into timed decisions.
+
+    Parameters
+    ----------
+    layout : StreamLayout
+    checkpoint : LoadedCheckpoint
+    preprocess : PreprocessConfig
+    decoding : DecodingConfig
+    montage_options : MontageOptions
+    notices : NoticeBoard
+
+    Raises
+    ------
+    montages.MontageError
+        Channels that cannot be placed (the message says how to fix it).
+    PipelineError
+        The stream cannot be preprocessed as the checkpoint requires.
+    """
+
+    def __init__(
+        self, layout: StreamLayout, checkpoint: LoadedCheckpoint, preprocess: PreprocessConfig,
+        decoding: DecodingConfig, montage_options: MontageOptions, notices: NoticeBoard,
+    ) -> None:
+        self.layout = layout
+        self.notices = notices
+        self.montage: MontageResolution = resolve_montage(
+            list(layout.labels), list(layout.types), stream_channels=[dict(c) for c in layout.channels],
+            montage_file=montage_options.montage_file, device=montage_options.device,
+            allow_drop=montage_options.allow_drop,
+        )
+        eeg = self.montage.eeg_indices
+        self.labels = tuple(layout.labels[i] for i in eeg)
+        self.declared_unit = eeg_unit([layout.units[i] for i in eeg])
+        self.conditioner = SignalConditioner(
+            preprocess, layout.physical_rate, eeg, self.labels, unit=self.declared_unit
+        )
+        session = StreamingSession(checkpoint.model, self.montage.coords[eeg], backend=decoding.backend)
+        self.model_rate = float(checkpoint.config.sample_rate)
+        self.decoder = Decoder(session, decoding, self.model_rate)
+        self.clock = SampleClock(int(CLOCK_SECONDS * layout.physical_rate) + 4 * session.hop)
+        self.paused = False
+        #: Incremented at every reset of the model state (gap, re-attachment).
+        self.segment = 0
+        self._start_segment()
+
+    @property
+    def classes(self) -> dict[str, tuple[str, ...]]:
+        return self.decoder.classes
+
+    @property
+    def token_rate(self) -> float:
+        return self.model_rate / self.decoder.session.hop
+
+    def new_segment(self) -> None:
+        """After a discontinuity: filters, quality window, model state and sample counts restart."""
+        self.segment += 1
+        self._start_segment()
+
+    def _start_segment(self) -> None:
+        self.conditioner.reset()
+        self.decoder.reset()
+        self.clock.reset()
+        self._offset = 0
+
+    def process(self, x: np.ndarray, t: np.ndarray) -> DecodedTokens | None:
+        """x: (stream channels, n) stream units; t: (n,) LSL times -> the tokens now due."""
+        self.clock.append(t)
+        y = self.conditioner.process(x)
+        if self.paused or y.shape[1] == 0:
+            return None
+        tokens = self.decoder.push(y)
+        if not tokens:
+            return None
+        k = np.array([tok.model_index for tok in tokens], dtype=np.int64) + self._offset
+        index = self.conditioner.input_index_for_output(k)
+        return DecodedTokens(tokens, index, self.clock.time_of(index))
+
+    def check_channels(self) -> None:
+        """Re-judge channel quality when due and apply the new mask from the next chunk on.
+
+        Called after the decisions of a chunk are out: the statistics cost up to a
+        millisecond for 128 channels, which must not delay a decision.
+        """
+        change = self.conditioner.check_quality()
+        if change is not None:
+            self._apply_mask(change)
+
+    def _apply_mask(self, change: MaskChange) -> None:
+        bad = [f"{label} ({q.value})" for label, q in change.changed if q is not ChannelQuality.GOOD]
+        back = [label for label, q in change.changed if q is ChannelQuality.GOOD]
+        if bad:
+            self.notices.post("warning", "channels", f"channel(s) masked out of the model: {', '.join(bad)}")
+        if back:
+            self.notices.post("info", "channels", f"channel(s) back in use: {', '.join(back)}")
+        if not change.good.any():
+            self.paused = True
+            self.notices.post(
+                "warning", "paused", "every EEG channel is unusable; decoding is paused until one recovers "
+                "(check the electrodes and the amplifier)",
+            )
+            return
+        self.decoder.set_channel_mask(change.good)
+        if self.paused:
+            # The model skipped samples: its state restarts, and its sample count from the next output on.
+            self.paused = False
+            self.decoder.reset()
+            self._offset = self.conditioner.preprocessor.n_samples_out
+            self.notices.post("info", "reset", "a channel recovered; decoding resumes with a fresh model state")

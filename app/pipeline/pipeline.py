@@ -1,0 +1,425 @@
+"""LivePipeline: acquisition, decoding, outlets and recording of one EEG stream.
+
+One worker thread does acquisition and decoding back to back (no hand-off queue between
+them, so nothing adds latency): pull whatever samples arrived, check their timestamps,
+condition, decode, push the probabilities. The recorder and the marker listener have
+their own threads, so disk and marker I/O never stall decoding. A GUI drives the pipeline
+through :meth:`LivePipeline.start` / :meth:`~LivePipeline.stop` and reads
+:meth:`~LivePipeline.snapshot` and :meth:`~LivePipeline.drain_notices` on its timer.
+
+The recurrent model state never runs across a discontinuity: a timestamp gap, the stream
+vanishing and coming back, or a restart of the source all reset it, with a notice and a
+count of the samples lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+from mne_lsl.lsl import local_clock
+
+from samba_core import LoadedCheckpoint, load_checkpoint
+
+from .acquisition import StreamLost, StreamReader
+from .chain import DecodedTokens, DecodingChain, preprocess_config_of
+from .config import PipelineConfig
+from .decoding import Decision
+from .errors import PipelineError
+from .latency import LatencyStats
+from .markers import MarkerListener
+from .notices import Notice, NoticeBoard
+from .outlets import DecisionOutlets
+from .recording import RecordingWriter, recording_header
+from .recovery import RecordingSummary
+from .snapshot import DisplayBuffers, PipelineSnapshot
+from .streams import resolve_stream
+from .timing import Gap, GapDetector, RateMonitor
+
+log = logging.getLogger(__name__)
+
+
+class LivePipeline:
+    """Decode one LSL EEG stream live.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    checkpoint : LoadedCheckpoint, optional
+        Already loaded checkpoint (default: load ``config.checkpoint`` at start).
+    on_decision : callable, optional
+        Called in the worker thread with every :class:`Decision`; keep it fast.
+    """
+
+    def __init__(
+        self, config: PipelineConfig, *, checkpoint: LoadedCheckpoint | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.notices = NoticeBoard()
+        #: End to end: decision pushed - LSL time of its newest input sample.
+        self.latency = LatencyStats()
+        #: The pipeline's own share: decision pushed - time its newest sample was pulled from the inlet.
+        self.processing_latency = LatencyStats()
+        self.error: BaseException | None = None
+        self.recording: RecordingSummary | None = None
+        self._checkpoint = checkpoint
+        self._on_decision = on_decision
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = "idle"
+        self._reader: StreamReader | None = None
+        self._chain: DecodingChain | None = None
+        self._outlets: DecisionOutlets | None = None
+        self._recorder: RecordingWriter | None = None
+        self._markers: MarkerListener | None = None
+        self.samples_received = 0
+        #: LSL times of the first and the latest sample received (None before any).
+        self.first_sample_time: float | None = None
+        self.last_sample_time: float | None = None
+        self.samples_lost = 0
+        self.resets = 0
+        self.n_decisions = 0
+        self.markers_received = 0
+        self._pending_break: dict | None = None
+        self._unit_reported = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> LivePipeline:
+        """Connect, resolve the montage, build the model session and start decoding.
+
+        Raises
+        ------
+        StreamNotFoundError, StreamRateError, MontageError, CheckpointError, PipelineError
+            Anything that prevents a start, with a message saying how to fix it.
+        """
+        if self._thread is not None:
+            raise PipelineError("this pipeline was already started; create a new LivePipeline to start again")
+        cfg = self.config
+        if self._checkpoint is None:
+            self._checkpoint = load_checkpoint(cfg.checkpoint)
+        preprocess = preprocess_config_of(self._checkpoint)
+        self._reader = StreamReader.connect(cfg.stream, cfg.acquisition.resolve_timeout_s)
+        try:
+            layout = self._reader.layout
+            self._chain = DecodingChain(layout, self._checkpoint, preprocess, cfg.decoding, cfg.montage, self.notices)
+            chain = self._chain
+            self._gaps = GapDetector(layout.nominal_rate, cfg.acquisition.gap_periods, cfg.acquisition.gap_min_s)
+            self._rate = RateMonitor(layout.nominal_rate, cfg.acquisition.rate_window_s, cfg.acquisition.rate_tolerance)
+            self._display = DisplayBuffers(len(chain.labels), int(cfg.trace_seconds * layout.physical_rate),
+                                           chain.classes, cfg.history_tokens)
+            self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, layout.summary.name)
+            if cfg.record is not None:
+                header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
+                                          str(self._checkpoint.path))
+                self._recorder = RecordingWriter(cfg.record, header, cfg.flush_interval_s)
+            skipped = self._reader.discard_backlog()
+        except BaseException:
+            if self._recorder is not None:
+                self._recorder.discard()
+                self._recorder = None
+            self._release()
+            raise
+        if cfg.markers is not None:
+            self._markers = MarkerListener(cfg.markers).start()
+        self.notices.post(
+            "info", "attached",
+            f"attached to {layout.summary.name!r} ({layout.summary.n_channels} ch at {layout.physical_rate:g} Hz"
+            + (f", replayed at {layout.replay_speed:g}x" if layout.replay_speed != 1 else "")
+            + f"); {len(chain.labels)} EEG channels feed the model; outlets {', '.join(self._outlets.names)}"
+            + (f"; decoding starts now ({skipped} samples queued during set-up skipped)" if skipped else ""),
+        )
+        self._last_data = time.monotonic()
+        self._stalled = False
+        self._status = "running"
+        self._thread = threading.Thread(target=self._run, name="samba-pipeline", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> RecordingSummary | None:
+        """Stop decoding, withdraw the outlets and finish the recording (if any).
+
+        Blocks until the recording is converted to FIF (a few seconds for an hour at
+        256 Hz); a GUI may call it from a helper thread.
+
+        Returns
+        -------
+        RecordingSummary or None
+            The finished recording.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.recording
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker ends (after :meth:`stop` or an error); True if it has."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def __enter__(self) -> LivePipeline:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def drain_notices(self) -> list[Notice]:
+        """Notices since the previous call (for the GUI's status bar / log pane)."""
+        return self.notices.drain()
+
+    # -- worker ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._poll_markers()
+                try:
+                    data, ts = self._reader.pull(timeout=0.05)
+                except StreamLost:
+                    self._reattach()
+                    continue
+                if ts.size == 0:
+                    self._check_stale()
+                    continue
+                received_at = local_clock()
+                self._last_data = time.monotonic()
+                if self._stalled:
+                    self._stalled = False
+                    self._status = "running"
+                    self.notices.post("info", "resumed", f"data from {self._reader.layout.summary.name!r} resumed")
+                self._ingest(data, ts, received_at)
+        except _Stopped:
+            pass
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread silently
+            self.error = exc
+            self._status = "error"
+            self.notices.post("error", "error", f"decoding stopped: {exc}")
+        finally:
+            self._release()
+            if self._status != "error":
+                self._status = "stopped"
+            self.notices.post("info", "stopped", self._stop_message())
+
+    def _ingest(self, data: np.ndarray, ts: np.ndarray, received_at: float) -> None:
+        gaps = self._gaps.find(ts)
+        self._rate.update(ts, f"stream {self._reader.layout.summary.name!r}")
+        self.samples_received += ts.size
+        if self.first_sample_time is None:
+            self.first_sample_time = float(ts[0])
+        self.last_sample_time = float(ts[-1])
+        start = 0
+        for gap in gaps:
+            if gap.position > start:
+                self._decode(data[:, start : gap.position], ts[start : gap.position], received_at)
+            self._on_gap(gap, float(ts[gap.position]))
+            start = gap.position
+        self._decode(data[:, start:], ts[start:], received_at)
+        # Bookkeeping after the decisions are out: none of it may delay them.
+        if self._recorder is not None:
+            self._recorder.add_samples(data, ts)
+            if self._pending_break is not None:
+                self._recorder.add_event({**self._pending_break, "t": float(ts[0])})
+        self._pending_break = None
+        chain = self._chain
+        scale = chain.conditioner.scale_to_uv
+        self._display.traces.append(data[chain.conditioner.eeg_indices] * (1.0 if np.isnan(scale) else scale), ts)
+
+    def _decode(self, x: np.ndarray, t: np.ndarray, received_at: float) -> None:
+        chain = self._chain
+        out = chain.process(x, t)
+        if out is not None:
+            self._publish(out, received_at)
+        chain.check_channels()
+        self._status = "paused" if chain.paused else ("stalled" if self._stalled else "running")
+        self._report_unit()
+
+    def _publish(self, out: DecodedTokens, received_at: float) -> None:
+        """Push the tokens' probabilities and decisions; account for latency; record."""
+        chain = self._chain
+        smoothed = [tok.smoothed for tok in out.tokens]
+        self._outlets.push(smoothed, out.sample_time)
+        pushed_at = local_clock()
+        decisions = [
+            Decision(chain.segment, tok.model_index, int(i), float(t_), received_at, pushed_at, tok.probs, tok.smoothed,
+                     tok.markers)
+            for tok, i, t_ in zip(out.tokens, out.sample_index, out.sample_time, strict=True)
+        ]
+        self._outlets.push_markers(decisions)
+        self.latency.add(pushed_at - out.sample_time)
+        self.processing_latency.add(np.full(len(decisions), pushed_at - received_at))
+        self._display.add_tokens(smoothed, out.sample_time)
+        self.n_decisions += len(decisions)
+        for d in decisions:
+            if self._recorder is not None:
+                self._recorder.add_event({
+                    "kind": "decision", "t": d.sample_time, "received_at": d.received_at, "pushed_at": d.pushed_at,
+                    "segment": d.segment,
+                    "model_index": d.model_index, "sample_index": d.sample_index, "probs": d.probs,
+                    "smoothed": d.smoothed, "markers": list(d.markers),
+                })
+            if self._on_decision is not None:
+                self._on_decision(d)
+
+    def _on_gap(self, gap: Gap, t: float) -> None:
+        self._chain.new_segment()
+        self.resets += 1
+        if gap.jump_s > 0:
+            self.samples_lost += gap.lost
+            message = (f"gap of {gap.jump_s * 1e3:.0f} ms in the timestamps ({gap.lost} sample(s) lost); "
+                       "model state reset")
+        else:
+            message = f"timestamps went back by {-gap.jump_s * 1e3:.0f} ms (source restarted?); model state reset"
+        self.notices.post("warning", "gap", message)
+        if self._recorder is not None:
+            self._recorder.add_event({"kind": "gap", "t": t, "lost": gap.lost, "jump_s": gap.jump_s})
+
+    def _check_stale(self) -> None:
+        silent = time.monotonic() - self._last_data
+        if not self._stalled and silent > self.config.acquisition.stale_after_s:
+            self._stalled = True
+            self._status = "stalled"
+            self.notices.post(
+                "warning", "stalled",
+                f"no data from {self._reader.layout.summary.name!r} for {silent:.1f} s; is the amplifier still streaming?",
+            )
+
+    def _reattach(self) -> None:
+        """The outlet vanished: report it, wait for it to come back, reset the model."""
+        layout = self._reader.layout
+        lost_at = time.monotonic()
+        self._status = "stream-lost"
+        self.notices.post("warning", "lost", f"stream {layout.summary.name!r} lost; waiting for it to come back")
+        self._reader.close()
+        self._reader = None
+        cfg = self.config.acquisition
+        while not self._stop.is_set():
+            self._poll_markers()
+            sinfo = resolve_stream(self.config.stream, timeout=cfg.reattach_poll_s, quiet=True)
+            if sinfo is None:
+                continue
+            try:
+                reader = StreamReader(sinfo)
+            except PipelineError as exc:
+                self.notices.post("warning", "lost", f"stream {layout.summary.name!r} is back but unusable: {exc}")
+                time.sleep(cfg.reattach_poll_s)
+                continue
+            if not layout.same_channels(reader.layout):
+                reader.close()
+                raise PipelineError(
+                    f"stream {layout.summary.name!r} came back with different channels or rate; restart samba-live "
+                    "to decode it with a montage resolved for the new layout"
+                )
+            self._reader = reader
+            break
+        if self._reader is None:  # stopped while waiting
+            raise _Stopped()
+        self._chain.new_segment()
+        self._gaps.reset()
+        self._rate.reset()
+        self.resets += 1
+        away = time.monotonic() - lost_at
+        self._pending_break = {"kind": "reattach", "lost": 0, "away_s": away}
+        self._last_data = time.monotonic()
+        self._stalled = False
+        self._status = "running"
+        self.notices.post(
+            "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset"
+        )
+
+    def _poll_markers(self) -> None:
+        if self._markers is None:
+            return
+        for marker in self._markers.drain():
+            self.markers_received += 1
+            self._display.markers.append(marker)
+            if self._recorder is not None:
+                self._recorder.add_event({"kind": "marker", "t": marker.time, "text": marker.text})
+
+    def _report_unit(self) -> None:
+        if self._unit_reported:
+            return
+        unit = self._chain.conditioner.preprocessor.unit
+        if unit is None:
+            return
+        self._unit_reported = True
+        if self._chain.declared_unit is None:
+            self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {unit}")
+        if self._recorder is not None:
+            self._recorder.add_event({"kind": "unit", "unit": unit})
+
+    def _release(self) -> None:
+        """Close everything this pipeline opened (worker exit or failed start)."""
+        if self._markers is not None:
+            self._markers.stop()
+            self._poll_markers()
+            self._markers = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._outlets is not None:
+            self._outlets.close()
+            self._outlets = None
+        if self._recorder is not None:
+            recorder, self._recorder = self._recorder, None
+            try:
+                self.recording = recorder.close(finalize=True)
+                self.notices.post(
+                    "info", "recording", f"recording saved to {self.recording.path} ({self.recording.n_samples} "
+                    f"samples, {self.recording.n_markers} markers, {self.recording.n_decisions} decisions)",
+                )
+            except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
+                self.error = self.error or exc
+                self._status = "error"
+                self.notices.post("error", "recording", f"could not finish the recording: {exc}")
+
+    def _stop_message(self) -> str:
+        lat = self.latency.summary()
+        return (
+            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, {self.resets} reset(s), "
+            f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms"
+        )
+
+    # -- display -----------------------------------------------------------------------
+    def snapshot(self, trace_samples: int | None = None) -> PipelineSnapshot:
+        """A consistent copy of the state for display; safe from any thread.
+
+        Parameters
+        ----------
+        trace_samples : int, optional
+            Newest raw samples to include (default: the whole trace buffer).
+        """
+        chain = self._chain
+        if chain is None:
+            raise PipelineError("the pipeline has not started; call start() first")
+        traces, trace_times = self._display.traces.snapshot(trace_samples)
+        verdicts, amplitude = chain.conditioner.verdicts
+        latest, history, history_times = self._display.probabilities()
+        layout = chain.layout
+        return PipelineSnapshot(
+            status=self._status, stream=layout.summary, labels=chain.labels, traces=traces, trace_times=trace_times,
+            quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
+            good=chain.conditioner.good.copy(), montage_report=chain.montage.format_report(),
+            montage=chain.montage.to_dict(), spatial_weights=chain.decoder.session.spatial_weights,
+            classes=dict(chain.classes), probabilities=latest,
+            history=history, history_times=history_times, latency=self.latency.summary(),
+            processing_latency=self.processing_latency.summary(),
+            samples_received=self.samples_received, samples_lost=self.samples_lost, resets=self.resets,
+            decisions=self.n_decisions, markers_received=self.markers_received,
+            measured_rate=self._rate.last_rate, recent_markers=tuple(self._display.markers),
+        )
+
+
+class _Stopped(Exception):
+    """Internal: stop() was called while waiting for a lost stream."""

@@ -1,0 +1,227 @@
+"""Crash-safe recording of a live session: raw EEG, markers and decisions.
+
+While recording, everything goes to three append-only files next to the requested
+``OUT.fif``:
+
+- ``OUT.fif.partial``: the samples, one fixed-size row per sample: the LSL timestamp
+  (float64) followed by every channel of the stream (float32, stream units), little endian;
+- ``OUT.fif.partial.json``: the header (channels, units, rates, provenance), written once;
+- ``OUT.fif.partial.events``: one JSON object per line: input markers, decisions (with
+  probabilities, markers and timing), gaps and resets.
+
+A writer thread drains a queue and flushes both append-only files to the operating
+system every ``flush_interval_s`` (0.5 s by default). Killing the process (even with
+SIGKILL) therefore loses at most the last flush interval plus what was still queued,
+well under a second; an interrupted last row or line is ignored on recovery. A clean
+stop drains everything and converts the partial files into ``OUT.fif`` (EEG and markers
+as annotations) plus ``OUT.decisions.tsv`` (one row per decision) and removes them;
+:func:`app.pipeline.recovery.recover_recording` does the same conversion after a crash
+(``samba-live --recover OUT.fif.partial``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import RecordingError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "samba-live-partial-recording"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PartialPaths:
+    """The files of one recording in progress, derived from the final ``.fif`` path."""
+
+    final: Path
+
+    @classmethod
+    def from_partial(cls, partial: str | os.PathLike) -> PartialPaths:
+        """From the ``OUT.fif.partial`` path a user passes to ``--recover``."""
+        p = Path(partial)
+        if not p.name.endswith(".partial"):
+            raise RecordingError(f"{p} is not a partial recording (the name must end in .partial, e.g. OUT.fif.partial)")
+        return cls(p.with_name(p.name[: -len(".partial")]))
+
+    @property
+    def samples(self) -> Path:
+        return self.final.with_name(self.final.name + ".partial")
+
+    @property
+    def header(self) -> Path:
+        return self.final.with_name(self.final.name + ".partial.json")
+
+    @property
+    def events(self) -> Path:
+        return self.final.with_name(self.final.name + ".partial.events")
+
+    @property
+    def decisions(self) -> Path:
+        """The decisions table written next to the final FIF."""
+        stem = self.final.name[: -len(".fif")] if self.final.name.endswith(".fif") else self.final.name
+        return self.final.with_name(stem + ".decisions.tsv")
+
+    def all_partial(self) -> list[Path]:
+        return [self.samples, self.header, self.events]
+
+
+def recording_header(layout, classes: dict, eeg_unit: str | None, model_channels, checkpoint: str) -> dict[str, Any]:
+    """The header of a recording of stream ``layout`` (a :class:`~app.pipeline.streams.StreamLayout`)."""
+    s = layout.summary
+    return {
+        "channels": [{"label": lab, "type": typ, "unit": unit}
+                     for lab, typ, unit in zip(layout.labels, layout.types, layout.units, strict=True)],
+        "rate": layout.physical_rate, "nominal_rate": layout.nominal_rate, "replay_speed": layout.replay_speed,
+        "stream": {"name": s.name, "type": s.stype, "source_id": s.source_id, "host": s.host},
+        "started_utc": datetime.now(timezone.utc).isoformat(), "checkpoint": checkpoint,
+        "classes": {h: list(c) for h, c in classes.items()}, "eeg_unit": eeg_unit,
+        "model_channels": list(model_channels),
+    }
+
+
+def sample_dtype(n_channels: int) -> np.dtype:
+    """One row of the samples file: LSL time and every channel."""
+    return np.dtype([("t", "<f8"), ("x", "<f4", (n_channels,))])
+
+
+class RecordingWriter:
+    """Appends samples and events to the partial files from a background thread.
+
+    Parameters
+    ----------
+    path : path-like
+        The final ``.fif`` file.
+    header : dict
+        JSON-serialisable description; must hold ``channels`` (list of dicts with
+        ``label``, ``type``, ``unit``) and ``rate`` (physical sampling rate in Hz).
+    flush_interval_s : float
+        Seconds between flushes to the operating system.
+
+    Raises
+    ------
+    RecordingError
+        The folder does not exist, or a partial recording of the same name is there
+        (recover it or delete it first).
+    """
+
+    def __init__(self, path: str | os.PathLike, header: dict[str, Any], flush_interval_s: float = 0.5) -> None:
+        self.paths = PartialPaths(Path(path))
+        if not self.paths.final.parent.is_dir():
+            raise RecordingError(f"cannot record to {self.paths.final}: folder {self.paths.final.parent} does not exist")
+        if self.paths.samples.exists():
+            raise RecordingError(
+                f"{self.paths.samples} exists: an earlier recording was interrupted. Recover it with "
+                f"`samba-live --recover {self.paths.samples}` or delete the .partial files, then record again."
+            )
+        self.n_channels = len(header["channels"])
+        self._dtype = sample_dtype(self.n_channels)
+        full_header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header}
+        tmp = self.paths.header.with_name(self.paths.header.name + ".tmp")
+        tmp.write_text(json.dumps(full_header, indent=1))
+        os.replace(tmp, self.paths.header)
+        self._samples = open(self.paths.samples, "wb")
+        self._events = open(self.paths.events, "w", encoding="utf-8")
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
+        self.n_samples = 0
+        self.n_events = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="samba-recorder", daemon=True)
+        self._thread.start()
+
+    # -- producer side (worker thread) -----------------------------------------------
+    def add_samples(self, data: np.ndarray, timestamps: np.ndarray) -> None:
+        """data: (channels, n) stream units; timestamps: (n,) LSL seconds."""
+        rows = np.empty(len(timestamps), dtype=self._dtype)
+        rows["t"] = timestamps
+        rows["x"] = np.asarray(data).T
+        self._queue.put(rows)
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """One JSON-serialisable event (``kind`` plus fields)."""
+        self._queue.put(event)
+
+    # -- writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=self.flush_interval_s / 2)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            try:
+                if isinstance(item, np.ndarray):
+                    self._samples.write(item.tobytes())
+                    self.n_samples += item.size
+                elif item is not None:
+                    self._events.write(json.dumps(item, default=_jsonable) + "\n")
+                    self.n_events += 1
+                if time.monotonic() - last_flush >= self.flush_interval_s:
+                    self._samples.flush()
+                    self._events.flush()
+                    last_flush = time.monotonic()
+            except OSError as exc:  # disk full, device removed: stop writing, say so on close
+                self._error = exc
+                log.error("recording to %s failed: %s", self.paths.samples, exc)
+                break
+
+    def discard(self) -> None:
+        """Stop and delete the partial files (nothing worth keeping was recorded)."""
+        self.close(finalize=False)
+        for p in self.paths.all_partial():
+            p.unlink(missing_ok=True)
+
+    def close(self, finalize: bool = True):
+        """Write everything still queued, then (by default) convert to FIF.
+
+        Returns
+        -------
+        RecordingSummary or None
+            What the FIF holds, or None without ``finalize``.
+        """
+        if self._closed:
+            return None
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        for f in (self._samples, self._events):
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        if self._error is not None:
+            raise RecordingError(
+                f"recording stopped early: {self._error}. What was written is in {self.paths.samples}; "
+                f"recover it with `samba-live --recover {self.paths.samples}`."
+            )
+        if not finalize:
+            return None
+        from .recovery import recover_recording  # the converter needs MNE; keep it off the writer's import path
+
+        return recover_recording(self.paths.samples)
+
+
+_STOP = object()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to the events file")

@@ -1,0 +1,223 @@
+"""Replaying a recording as a real LSL stream, so that it is decoded exactly like a live one.
+
+:class:`ReplayPlayer` is MNE-LSL's :class:`~mne_lsl.player.PlayerLSL`: the EEG goes out
+on a regular LSL stream and the recording's annotations on a string marker stream
+``<name>-annotations``. Any LSL client sees an ordinary device.
+
+Speed. ``PlayerLSL`` has no speed option; it paces samples by the recording's sampling
+rate. A replay at ``speed`` X is therefore played from a copy of the recording whose
+sampling rate is declared X times higher (annotation onsets scaled to match): the
+stream's nominal rate and its timestamps stay consistent with each other (any client's
+gap and rate checks hold), timestamps stay on the real LSL clock (so latencies are real),
+and the data themselves are untouched. The stream says so in ``<desc><samba_replay>``
+(``speed``, ``source_rate``), from which the live pipeline takes the physical rate
+(nominal / speed) for filtering and decoding. At speed 1 the stream is a plain copy.
+
+Timestamps. ``PlayerLSL`` pushes each chunk one chunk period before the time it stamps
+on its last sample (it pushes, then sleeps until that time). A live amplifier can only
+stamp a sample once it exists, so the replay shifts every data and annotation timestamp
+back by one chunk period: the newest sample of each chunk is stamped with the moment it
+is pushed, and latencies measured on a replay are those of a live device.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import mne
+import numpy as np
+from mne_lsl.player import PlayerLSL
+
+from .errors import ReplayFileError
+from .streams import REPLAY_TAG
+
+#: The recording shipped with the package (see app/data/README.md).
+DEMO_RECORDING = Path(__file__).resolve().parents[1] / "data" / "eegmmidb_S001R04_0-90s.edf"
+
+SUPPORTED_SUFFIXES = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".xdf")
+
+
+def demo_recording() -> Path:
+    """Path of the bundled demo recording (PhysioNet EEGMMIDB S001R04, first 90 s)."""
+    if not DEMO_RECORDING.is_file():
+        raise ReplayFileError(
+            f"the demo recording {DEMO_RECORDING} is missing from this installation; reinstall samba-live "
+            "or pass a file: samba-live --headless --replay FILE"
+        )
+    return DEMO_RECORDING
+
+
+def load_recording(path: str | os.PathLike) -> mne.io.BaseRaw:
+    """Read an EDF/BDF/GDF/FIF/XDF recording into memory.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    mne.io.BaseRaw
+        Preloaded; for XDF the EEG stream, with the marker streams as annotations.
+
+    Raises
+    ------
+    ReplayFileError
+        Missing, unsupported, unreadable or empty file; the message names the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReplayFileError(f"replay file {path} does not exist (or is not a file)")
+    name = path.name.lower()
+    suffix = next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), None)
+    if suffix is None:
+        raise ReplayFileError(
+            f"cannot replay {path}: unsupported format {path.suffix or '(no extension)'!r}; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise ReplayFileError(f"cannot replay {path}: the file is empty")
+    try:
+        raw = _read(path, suffix)
+    except ReplayFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - readers raise anything on corrupt input; all mean "unreadable"
+        raise ReplayFileError(
+            f"cannot replay {path}: it is not a readable {suffix[1:].upper()} file ({type(exc).__name__}: {exc}). "
+            "The file may be truncated or corrupt; export it again from the recording software."
+        ) from exc
+    if raw.n_times < 2 or len(raw.ch_names) == 0:
+        raise ReplayFileError(f"cannot replay {path}: it holds no samples")
+    return raw
+
+
+def _read(path: Path, suffix: str) -> mne.io.BaseRaw:
+    kw = dict(preload=True, verbose="error")
+    if suffix == ".edf":
+        try:
+            return mne.io.read_raw_edf(path, **kw)
+        except UnicodeDecodeError:  # EDF+ annotations padded with non-UTF-8 bytes (e.g. EEGMMIDB runs 1-2)
+            return mne.io.read_raw_edf(path, encoding="latin1", **kw)
+    if suffix == ".bdf":
+        return mne.io.read_raw_bdf(path, **kw)
+    if suffix == ".gdf":
+        return mne.io.read_raw_gdf(path, **kw)
+    if suffix in (".fif", ".fif.gz"):
+        return mne.io.read_raw_fif(path, **kw)
+    from .xdf import read_raw_xdf
+
+    return read_raw_xdf(path)
+
+
+def time_compressed(raw: mne.io.BaseRaw, speed: float) -> mne.io.BaseRaw:
+    """A copy of ``raw`` declared at ``speed`` times its rate, annotations scaled to match."""
+    info = raw.info.copy()
+    with info._unlock():
+        info["sfreq"] = raw.info["sfreq"] * speed
+        info["lowpass"] = raw.info["lowpass"] * speed
+        info["highpass"] = raw.info["highpass"] * speed
+    fast = mne.io.RawArray(raw.get_data(), info, verbose="error")
+    ann = raw.annotations
+    if len(ann):
+        onsets = (ann.onset - raw.first_time if ann.orig_time is not None else ann.onset) / speed
+        fast.set_annotations(mne.Annotations(onsets, ann.duration / speed, ann.description, orig_time=None))
+    return fast
+
+
+class ReplayPlayer(PlayerLSL):
+    """Plays a recording on LSL: EEG stream ``name``, annotations on ``name-annotations``.
+
+    Parameters
+    ----------
+    recording : path-like or mne.io.BaseRaw
+        File to play (see :func:`load_recording`) or an already loaded recording.
+    speed : float
+        Playback speed (1 = real time); see the module docstring for how it is done.
+    loop : bool
+        Start over at the end instead of stopping.
+    name : str, optional
+        Stream name (default ``samba-replay-<random>``: unique, so that several replays
+        never cross-talk).
+    chunk_s : float
+        Wall-clock duration of each pushed chunk (s).
+    """
+
+    def __init__(
+        self, recording: str | os.PathLike | mne.io.BaseRaw, *, speed: float = 1.0, loop: bool = False,
+        name: str | None = None, chunk_s: float = 0.01,
+    ) -> None:
+        if not (np.isfinite(speed) and speed > 0):
+            raise ValueError(f"replay speed must be > 0 (1 = real time), got {speed!r}")
+        raw = recording if isinstance(recording, mne.io.BaseRaw) else load_recording(recording)
+        self.source = None if isinstance(recording, mne.io.BaseRaw) else Path(recording)
+        self.source_rate = float(raw.info["sfreq"])
+        self.speed = float(speed)
+        self.duration_s = raw.n_times / self.source_rate
+        if self.speed != 1.0:
+            raw = time_compressed(raw, self.speed)
+        name = name or f"samba-replay-{uuid.uuid4().hex[:8]}"
+        chunk_size = max(1, int(round(chunk_s * raw.info["sfreq"])))
+        # PlayerLSL (MNE-LSL 1.14) mishandles a file whose length is a multiple of the chunk
+        # size: at the end it re-sends the whole file as one chunk (looping) or an empty one.
+        while raw.n_times % chunk_size == 0 and chunk_size < raw.n_times:
+            chunk_size += 1
+        super().__init__(
+            raw, chunk_size=chunk_size, n_repeat=np.inf if loop else 1, name=name, source_id=name,
+            annotations=len(raw.annotations) > 0, annotations_encoding="string",
+        )
+        if self.speed != 1.0:
+            tag = self._sinfo.desc.append_child(REPLAY_TAG)
+            tag.append_child_value("speed", repr(self.speed))
+            tag.append_child_value("source_rate", repr(self.source_rate))
+        self._was_started = False
+
+    @property
+    def marker_stream(self) -> str | None:
+        """Name of the annotation stream, None when the recording has no annotations."""
+        return f"{self.name}-annotations" if self._annotations else None
+
+    def _stream(self) -> None:
+        # Runs in the player's own thread, before its first push: wrapping here cannot race.
+        lag = self._streaming_delay or 0.0
+        if self._outlet is not None and not isinstance(self._outlet, _LaggedOutlet):
+            self._outlet = _LaggedOutlet(self._outlet, lag)
+        if self._outlet_annotations is not None and not isinstance(self._outlet_annotations, _LaggedOutlet):
+            self._outlet_annotations = _LaggedOutlet(self._outlet_annotations, lag)
+        super()._stream()
+
+    def start(self) -> ReplayPlayer:
+        super().start()
+        self._was_started = True
+        return self
+
+    @property
+    def finished(self) -> bool:
+        """True once a non-looping replay has played its last sample."""
+        return self._was_started and getattr(self, "_outlet", None) is None
+
+    def stop(self) -> ReplayPlayer:
+        """Stop playing (also fine after the replay ended by itself)."""
+        if self._executor is not None:
+            super().stop()
+        return self
+
+
+class _LaggedOutlet:
+    """Forwards to an outlet with every explicit timestamp moved ``lag`` seconds earlier."""
+
+    def __init__(self, outlet, lag: float) -> None:
+        self._inner = outlet
+        self._lag = lag
+
+    def push_chunk(self, x, timestamp=None, pushThrough: bool = True) -> None:  # noqa: N803 - MNE-LSL's name
+        if timestamp is not None:
+            timestamp = np.asarray(timestamp, dtype=np.float64) - self._lag
+            timestamp = float(timestamp) if timestamp.ndim == 0 else timestamp
+        self._inner.push_chunk(x, timestamp=timestamp, pushThrough=pushThrough)
+
+    def push_sample(self, x, timestamp: float = 0.0, pushThrough: bool = True) -> None:  # noqa: N803
+        self._inner.push_sample(x, timestamp=timestamp - self._lag if timestamp else 0.0, pushThrough=pushThrough)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)

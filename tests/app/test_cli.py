@@ -1,0 +1,53 @@
+"""The samba-live command line: headless replay, clear errors, the GUI hook."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import app.cli as cli
+from app_lsl_sources import unique_name
+
+
+def test_without_headless_it_explains_that_the_gui_is_not_in_this_build(capsys):
+    assert cli.main([]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "not available in this build" in err and "--headless" in err
+
+
+def test_headless_replay_of_the_demo_logs_decisions_and_latency(checkpoint_path, caplog):
+    caplog.set_level(logging.INFO)
+    code = cli.main(["--headless", "--replay", "--checkpoint", str(checkpoint_path), "--speed", "8",
+                     "--duration", "2", "--stats-every", "1", "--outlet-prefix", unique_name("out")])
+    assert code == cli.EXIT_OK
+    text = caplog.text
+    assert "eegmmidb_S001R04" in text and "decision mi:" in text
+    assert "latency p50" in text and "p99" in text and "0 lost" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--headless", "--replay", "--checkpoint", "/nonexistent/model.samba"], "does not exist"),
+        (["--headless", "--checkpoint", "x.samba"], "--stream NAME"),
+        (["--headless", "--stream", "x", "--speed", "2", "--checkpoint", "x.samba"], "--replay only"),
+    ],
+)
+def test_usage_errors_are_explained(args, message, capsys):
+    assert cli.main(args) == cli.EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_a_corrupt_replay_file_is_a_clear_error(tmp_path, checkpoint_path, capsys):
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       " + b"\xff" * 4000)
+    assert cli.main(["--headless", "--replay", str(bad), "--checkpoint", str(checkpoint_path)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "broken.edf" in err and "not a readable EDF" in err
+
+
+def test_without_a_checkpoint_it_says_where_the_shipped_one_should_be(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "SHIPPED_CHECKPOINT", tmp_path / "samba-base.samba")
+    assert cli.main(["--headless", "--replay"]) == cli.EXIT_USAGE
+    assert "pass --checkpoint PATH" in capsys.readouterr().err
