@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(no FILE: the bundled demo recording)")
     src.add_argument("--list-streams", action="store_true", help="list the LSL streams on the network and exit")
     src.add_argument("--recover", metavar="FILE.partial", help="convert an interrupted recording to FIF and exit")
-    p.add_argument("--stream-type", metavar="TYPE", help="also require this LSL stream type (e.g. EEG)")
-    p.add_argument("--source-id", metavar="ID", help="also require this LSL source id")
+    p.add_argument("--stream-type", metavar="TYPE", help="LSL stream type to require (e.g. EEG); alone: the first such stream")
+    p.add_argument("--source-id", metavar="ID", help="LSL source id to require (identifies a device across restarts)")
     p.add_argument("--markers", metavar="NAME", help="name of an event-marker stream to record alongside")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
                    help=f"model checkpoint (default: the shipped {SHIPPED_CHECKPOINT.parent.name}/{SHIPPED_CHECKPOINT.name})")
@@ -151,8 +151,11 @@ def _checkpoint(args: argparse.Namespace) -> Path:
 
 def run_headless(args: argparse.Namespace) -> int:
     """Decode until --duration, the end of a replay, Ctrl-C or SIGTERM; log decisions and latency."""
-    if args.stream is None and args.replay is None:
-        raise PipelineError("say what to decode: --stream NAME (a live LSL stream) or --replay [FILE]")
+    if args.stream is None and args.replay is None and not (args.stream_type or args.source_id):
+        raise PipelineError(
+            "say what to decode: --stream NAME (and/or --stream-type TYPE, --source-id ID) for a live LSL stream, "
+            "or --replay [FILE]"
+        )
     if args.replay is None and (args.loop or args.speed != 1.0):
         raise PipelineError("--loop and --speed apply to --replay only")
     checkpoint = _checkpoint(args)

@@ -86,7 +86,7 @@ class StreamReader:
                 f"stream {sinfo.name!r} has an irregular sampling rate (nominal rate 0): EEG decoding needs a regular "
                 "rate. Pick the EEG stream of the device, not a marker or event stream."
             )
-        if sinfo.dtype in ("string", str) or getattr(sinfo.dtype, "__name__", "") == "c_char_p":
+        if sinfo.dtype == "string":
             raise PipelineError(f"stream {sinfo.name!r} carries strings, not EEG samples; pick the device's EEG stream")
         self.inlet = StreamInlet(sinfo, max_buffered=60, recover=False, processing_flags=["clocksync"])
         try:

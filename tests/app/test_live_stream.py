@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.pipeline import (
-    AcquisitionConfig, LivePipeline, PipelineConfig, StreamNotFoundError, StreamRateError, StreamSelector,
+    AcquisitionConfig, LivePipeline, PipelineConfig, PipelineError, StreamNotFoundError, StreamRateError,
+    StreamSelector,
 )
 from app_lsl_sources import SyntheticEEGSource, unique_name, wait_until
 from montages import MontageError
@@ -126,6 +127,12 @@ def test_a_stream_slower_than_it_declares_stops_with_a_rate_error(sources, pipel
 def test_an_irregular_stream_is_refused(sources, pipelines):
     source = sources(srate_zero=True)
     with pytest.raises(StreamRateError, match="irregular"):
+        pipelines(source.name).start()
+
+
+def test_a_rate_the_checkpoint_cannot_use_is_refused(sources, pipelines):
+    source = sources(rate=100.0, chunk=4)  # the checkpoint's 50 Hz notch needs a Nyquist frequency above 50 Hz
+    with pytest.raises(PipelineError, match="100 Hz stream cannot be preprocessed"):
         pipelines(source.name).start()
 
 
