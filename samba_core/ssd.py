@@ -107,11 +107,15 @@ def ssd_scan_reference(
     state = x.new_zeros(b, h, p, n) if initial_state is None else initial_state.to(x.dtype)
     state = state.reshape(b, g, hg, p, n)
     chunk_decay = torch.exp(a_cum[..., -1])  # (b, g, hg, c)
-    entering = []
-    for c in range(nc):
-        entering.append(state)
-        state = state * chunk_decay[..., c, None, None] + chunk_states[:, :, :, c]
-    states_in = torch.stack(entering, dim=3)  # (b, g, hg, c, p, n)
+    if nc == 1:  # the common streaming case: no loop, fewer graph nodes when exported
+        states_in = state.unsqueeze(3)
+        state = state * chunk_decay[..., 0, None, None] + chunk_states[:, :, :, 0]
+    else:
+        entering = []
+        for c in range(nc):
+            entering.append(state)
+            state = state * chunk_decay[..., c, None, None] + chunk_states[:, :, :, c]
+        states_in = torch.stack(entering, dim=3)  # (b, g, hg, c, p, n)
 
     # Contribution of the state entering each chunk: y += (C S^T) * exp(cumulative decay).
     y = y + (Cc @ states_in.transpose(-1, -2)) * torch.exp(a_cum).unsqueeze(-1)
