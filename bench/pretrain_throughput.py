@@ -1,0 +1,154 @@
+"""Pretraining throughput: one full TSRM training step, mamba_ssm Triton kernels vs the plain-PyTorch scan.
+
+The step is exactly the trainer's (``samba_core.pretrain``): ``Samba(SambaConfig())`` with
+frozen heads, bf16 autocast on CUDA, forward with TSRM time masks over a (batch, channels,
+time) batch, per-crop masked reconstruction loss, backward, gradient clipping, AdamW.
+Only the SSD scan differs between the two paths (``Mamba2Mixer.use_kernels``).
+
+Method: random EEG-scale input (never zeros), 64 channels on a head-sized sphere; per
+(length, path): ``--warmup`` untimed steps (Triton compilation and autotuning stay out),
+then ``--steps`` steps each timed with CUDA events; the median is reported. Peak memory is
+``torch.cuda.max_memory_allocated`` over the timed steps, parameters and optimiser state
+included. Tokens/s counts input samples (the finest-rate tokens): batch x length / step time.
+A path that runs out of memory is reported as such.
+
+    python bench/pretrain_throughput.py [--lengths 16384 65536] [--batch 4] [--out FILE]
+
+Prints a table, then one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gpu_setup import register_selective_scan_stub  # noqa: E402
+
+register_selective_scan_stub()
+
+from samba_core.config import SambaConfig  # noqa: E402
+from samba_core.masking import MaskingConfig, temporal_span_mask  # noqa: E402
+from samba_core.pretrain import PretrainConfig, build_model, crop_losses  # noqa: E402
+from samba_core.pretrain_batches import Batch  # noqa: E402
+from samba_core.ssd import kernels_available  # noqa: E402
+
+
+def make_batch(batch: int, channels: int, length: int, rate: float, device: torch.device) -> Batch:
+    gen = torch.Generator().manual_seed(length)
+    x = torch.randn(batch, channels, length, generator=gen) * 20.0
+    v = torch.randn(channels, 3, generator=gen)
+    v[:, 2] = v[:, 2].abs()
+    coords = (0.09 * v / v.norm(dim=1, keepdim=True)).expand(batch, channels, 3).contiguous()
+    time_mask = temporal_span_mask(batch, length, rate, MaskingConfig(), gen)
+    ones = torch.ones(batch, channels, dtype=torch.bool)
+    return Batch(x, coords, ones, time_mask, torch.ones(batch, length, dtype=torch.bool),
+                 [length] * batch, [channels] * batch).to(device)
+
+
+def run_case(length: int, use_kernels: bool, args, device: torch.device) -> dict:
+    config = SambaConfig()
+    model = build_model(config, PretrainConfig(use_kernels=use_kernels)).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    batch = make_batch(args.batch, args.channels, length, config.sample_rate, device)
+    autocast = args.precision == "bf16" and device.type == "cuda"
+    masking = MaskingConfig()
+
+    def step() -> float:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
+        loss = crop_losses(out.reconstruction, batch, masking, config.input_scale_uv)[0].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        return loss.detach().item()
+
+    for _ in range(args.warmup):
+        loss = step()
+    times = []
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(args.steps):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            loss = step()
+            end.record()
+            torch.cuda.synchronize(device)
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            loss = step()
+            times.append((time.perf_counter() - t0) * 1e3)
+    ms = statistics.median(times)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {
+        "length": length, "path": "kernels" if use_kernels else "reference", "step_ms": round(ms, 3),
+        "step_ms_min": round(min(times), 3), "step_ms_max": round(max(times), 3),
+        "tokens_per_s": round(args.batch * length / (ms / 1e3)), "peak_mem_mib": None if peak is None else round(peak, 1),
+        "loss": loss, "finite": bool(np.isfinite(loss)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[16384, 65536])
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")
+    kernels = device.type == "cuda" and kernels_available()
+    paths = [True, False] if kernels else [False]
+    results = []
+    for length in args.lengths:
+        for use_kernels in paths:
+            try:
+                results.append(run_case(length, use_kernels, args, device))
+            except torch.cuda.OutOfMemoryError:
+                results.append({"length": length, "path": "kernels" if use_kernels else "reference", "error": "out of memory"})
+            except Exception as exc:  # report and go on: the other cases still mean something
+                results.append({"length": length, "path": "kernels" if use_kernels else "reference",
+                                "error": f"{type(exc).__name__}: {exc}"[:500]})
+            finally:
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+            r = results[-1]
+            print(f"{r['length']:>8} {r['path']:>10} " + (
+                f"{r['step_ms']:>10.2f} ms/step {r['tokens_per_s']:>12,} tokens/s  peak {r['peak_mem_mib']} MiB"
+                if "error" not in r else r["error"]), flush=True)
+    speedup = {}
+    for length in args.lengths:
+        by = {r["path"]: r for r in results if r["length"] == length and "error" not in r}
+        if "kernels" in by and "reference" in by:
+            speedup[str(length)] = round(by["reference"]["step_ms"] / by["kernels"]["step_ms"], 2)
+    summary = {
+        "bench": "pretrain_throughput", "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__, "mamba_ssm_kernels": kernels, "model": "SambaConfig()", "batch": args.batch,
+        "channels": args.channels, "precision": args.precision if device.type == "cuda" else "fp32",
+        "timed_steps": args.steps, "results": results, "speedup_kernels_vs_reference": speedup,
+        "target_5x_met": bool(speedup) and all(v >= 5 for v in speedup.values()),
+    }
+    if args.out:
+        args.out.write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""Self-supervised TSRM pretraining of SAMBA on a prepared corpus, on one device or many (DDP).
+
+Objective: Temporal Semantic Random Masking. Spans of 0.25-1 s are hidden from the
+network (replaced by its mask token after the spatial embedding) and the decoder must
+reconstruct them in every channel (:func:`~samba_core.masking.masked_reconstruction_loss`).
+The network is causal, so this is forecasting a hidden stretch from its past.
+
+Each crop's loss is normalised on its own (its channels, its hidden samples) and a batch's
+loss is the mean over crops. Data-parallel ranks each average their share and DDP
+averages the gradients, which is then exactly the gradient of the global batch mean:
+with the rank-strided crops of :mod:`~samba_core.pretrain_batches`, one GPU and N GPUs
+follow the same training trajectory up to floating-point rounding.
+
+Out folder: ``state.pt`` (model, optimiser, step, RNG: what ``resume`` needs),
+``metrics.csv`` (per-step loss, lr, gradient norm, throughput), ``val.csv`` (validation
+loss on held-out recording tails), ``summary.json``, and the exported model
+``samba-base.samba`` (a :func:`~samba_core.checkpoint.save_checkpoint` file). Only rank 0
+writes. Launch on several GPUs with ``torchrun --nproc_per_node N $(which samba-pretrain) train ...``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from .config import SambaConfig
+from .mamba2 import Mamba2Mixer
+from .masking import MaskingConfig, masked_reconstruction_loss
+from .model import Samba
+from .pretrain_batches import Batch, CropConfig, CropSampler
+from .pretrain_data import Corpus
+from .pretrain_export import export_pretrained
+
+STATE_FILE = "state.pt"
+EXPORT_FILE = "samba-base.samba"
+METRIC_FIELDS = ["step", "loss", "mse", "nmse", "lr", "grad_norm", "samples_per_s", "elapsed_s"]
+VAL_FIELDS = ["step", "val_loss", "val_mse", "val_nmse"]
+# Fields that do not change the trajectory of the steps already taken: a resume may change them.
+_RESUMABLE = {"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every"}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Optimisation settings. ``precision``: "bf16" (autocast on CUDA; CPU runs float32) or "fp32".
+    ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time."""
+
+    steps: int = 2000
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    precision: str = "bf16"
+    seed: int = 0
+    use_kernels: bool = True
+    log_every: int = 50
+    val_every: int = 250
+    save_every: int = 250
+    stop_after: int | None = None
+    max_minutes: float | None = None
+    crops: CropConfig = field(default_factory=CropConfig)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision must be 'bf16' or 'fp32', got {self.precision!r}")
+        if self.steps < 1 or self.lr <= 0 or self.grad_clip <= 0:
+            raise ValueError("steps must be >= 1, lr > 0 and grad_clip > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
+        d = dict(d)
+        crops = dict(d.pop("crops", {}))
+        masking = dict(crops.pop("masking", {}))
+        if "span_s" in masking:
+            masking["span_s"] = tuple(masking["span_s"])
+        return cls(**d, crops=CropConfig(**crops, masking=MaskingConfig(**masking)))
+
+
+def learning_rate(config: PretrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr`` at ``steps``: a function of the step alone."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
+    floor = config.min_lr_ratio
+    return config.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-crop (loss, mse, nmse), each (B,), on the crop's own channels and samples (padding excluded).
+
+    ``nmse`` = squared error / target power on the hidden samples: 1 for predicting zeros.
+    """
+    losses, mses, nmses = [], [], []
+    for i, (length, width) in enumerate(zip(batch.lengths, batch.widths)):
+        r = recon[i : i + 1, :width, :length].float()
+        t = batch.x[i : i + 1, :width, :length]
+        m = batch.time_mask[i : i + 1, :length]
+        losses.append(masked_reconstruction_loss(r, t, m, None, scale_uv, masking.spectral_weight))
+        w = m.unsqueeze(1).float()
+        err = ((r - t).pow(2) * w).sum()
+        power = (t.pow(2) * w).sum()
+        mses.append(err / (w.sum() * width).clamp_min(1) / scale_uv**2)
+        nmses.append(err / power.clamp_min(1e-12))
+    return torch.stack(losses), torch.stack(mses).detach(), torch.stack(nmses).detach()
+
+
+def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
+    """The network at its seeded initialisation; heads frozen (pretraining does not train them)."""
+    torch.manual_seed(config.seed)
+    model = Samba(model_config)
+    for p in model.heads.parameters():
+        p.requires_grad_(False)
+    for m in model.modules():
+        if isinstance(m, Mamba2Mixer):
+            m.use_kernels = config.use_kernels
+    return model
+
+
+def _optimizer(model: Samba, config: PretrainConfig) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95))
+
+
+def init_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device). Under torchrun (WORLD_SIZE > 1) joins the process group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    return rank, world, device
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+class Pretrainer:
+    """One pretraining run writing to ``out_dir``; see the module docstring."""
+
+    def __init__(
+        self, corpus: Corpus, model_config: SambaConfig, config: PretrainConfig, out_dir: str | Path,
+        *, resume: bool = False, progress: bool = True, log=print,
+    ) -> None:
+        if abs(model_config.sample_rate - corpus.sample_rate) > 1e-6:
+            raise ValueError(
+                f"the model runs at {model_config.sample_rate} Hz but the corpus was prepared at "
+                f"{corpus.sample_rate} Hz; prepare it with preprocessing.target_rate = {model_config.sample_rate}"
+            )
+        self.rank, self.world, self.device = init_distributed()
+        if config.crops.batch_size % self.world:
+            raise ValueError(f"batch size {config.crops.batch_size} must be a multiple of the {self.world} ranks")
+        self.corpus, self.model_config, self.config = corpus, model_config, config
+        self.out = Path(out_dir)
+        self.log = log if self.rank == 0 else (lambda *a, **k: None)
+        self.progress = progress and self.rank == 0
+        self.sampler = CropSampler(corpus, config.crops, config.seed)
+        self.model = build_model(model_config, config).to(self.device)
+        self.optimizer = _optimizer(self.model, config)
+        self.step = 0
+        if resume and (self.out / STATE_FILE).is_file():
+            self._load_state()
+        elif resume:
+            self.log(f"no {STATE_FILE} in {self.out}: starting from scratch")
+        self.ddp = self.model
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.autocast = config.precision == "bf16" and self.device.type == "cuda"
+        if self.device.type == "cuda":
+            torch.set_float32_matmul_precision("high")
+        if self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._trim_logs()
+
+    # -- state ------------------------------------------------------------------------
+    def _trajectory_config(self, d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in _RESUMABLE}
+
+    def _load_state(self) -> None:
+        state = torch.load(self.out / STATE_FILE, map_location="cpu", weights_only=False)
+        if state["model_config"] != self.model_config.to_dict():
+            raise ValueError(f"{self.out / STATE_FILE} was trained with another model configuration; "
+                             "use a new out folder or the same --model-config")
+        if self._trajectory_config(state["config"]) != self._trajectory_config(self.config.to_dict()):
+            raise ValueError(f"{self.out / STATE_FILE} was trained with other settings "
+                             f"({self._trajectory_config(state['config'])}); resume with the same ones")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        _set_rng_state(state["rng"])
+        self.log(f"resumed from step {self.step}")
+
+    def save_state(self) -> None:
+        if self.rank != 0:
+            return
+        state = {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
+            "rng": _rng_state(), "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+        }
+        tmp = self.out / (STATE_FILE + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.out / STATE_FILE)
+
+    def _trim_logs(self) -> None:
+        """Drop log rows past the resumed step (written after the last saved state) or all on a fresh start."""
+        for name, fields in (("metrics.csv", METRIC_FIELDS), ("val.csv", VAL_FIELDS)):
+            path = self.out / name
+            rows = []
+            if path.is_file() and self.step > 0:
+                with path.open() as f:
+                    rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
+            with path.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+
+    def _append(self, name: str, row: dict[str, Any]) -> None:
+        fields = METRIC_FIELDS if name == "metrics.csv" else VAL_FIELDS
+        with (self.out / name).open("a", newline="") as f:
+            csv.DictWriter(f, fieldnames=fields).writerow(row)
+
+    # -- steps ------------------------------------------------------------------------
+    def _forward_losses(self, model, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
+        return crop_losses(out.reconstruction, batch, self.config.crops.masking, self.model_config.input_scale_uv)
+
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        """One optimiser step on this rank's share of the global batch; returns global-mean metrics."""
+        lr = learning_rate(self.config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.ddp.train()
+        loss, mse, nmse = self._forward_losses(self.ddp, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
+        )
+        self.optimizer.step()
+        stats = torch.stack([loss.detach().sum(), mse.sum(), nmse.sum()]).float()
+        if self.world > 1:
+            dist.all_reduce(stats)
+        stats = (stats / self.config.crops.batch_size).tolist()
+        self.step += 1
+        return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": lr, "grad_norm": float(grad_norm)}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float] | None:
+        """Mean loss over the fixed held-out crops (rank 0; None when the corpus has no tails)."""
+        crops = self.sampler.validation_crops()
+        if not crops:
+            return None
+        self.model.eval()
+        per_batch = max(1, self.config.crops.batch_size // self.world)
+        totals = np.zeros(3)
+        width = max(len(c.channels) for c in crops)
+        for i in range(0, len(crops), per_batch):
+            part = crops[i : i + per_batch]
+            batch = self.sampler.assemble(part, width, max(c.length for c in part)).to(self.device)
+            totals += np.array([t.sum().item() for t in self._forward_losses(self.model, batch)])
+        totals /= len(crops)
+        return {"val_loss": totals[0], "val_mse": totals[1], "val_nmse": totals[2]}
+
+    def _log_val(self) -> dict[str, float] | None:
+        if self.rank != 0:
+            return None
+        val = self.validate()
+        if val is not None:
+            self._append("val.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in val.items()}})
+            self.log(f"step {self.step}: validation loss {val['val_loss']:.4f} (nmse {val['val_nmse']:.3f})")
+        return val
+
+    def _prepare(self, step: int) -> Batch:
+        batch = self.sampler.batch(step, self.rank, self.world)
+        if self.device.type == "cuda":
+            batch = Batch(*(t.pin_memory() for t in (batch.x, batch.coords, batch.channel_mask, batch.time_mask, batch.valid)),
+                          batch.lengths, batch.widths)
+        return batch
+
+    def run(self) -> dict[str, Any]:
+        """Train until ``steps`` (or ``stop_after`` / ``max_minutes``), saving state as configured."""
+        from tqdm import tqdm
+
+        cfg = self.config
+        start_step, start = self.step, time.perf_counter()
+        end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, start_step + cfg.stop_after)
+        if self.step == 0:
+            self._log_val()
+        samples = cfg.crops.batch_size * self.sampler.context
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        pool = ThreadPoolExecutor(max_workers=1)  # assembles the next batch while the device works
+        pending = {s: pool.submit(self._prepare, s) for s in range(self.step, min(self.step + 2, end_step))}
+        last, history = time.perf_counter(), []
+        try:
+            while self.step < end_step:
+                batch = pending.pop(self.step).result().to(self.device)
+                if self.step + 2 < end_step:
+                    pending[self.step + 2] = pool.submit(self._prepare, self.step + 2)
+                metrics = self.train_step(batch)
+                now = time.perf_counter()
+                metrics.update(samples_per_s=samples / (now - last), elapsed_s=now - start)
+                last = now
+                history.append(metrics["loss"])
+                if self.rank == 0:
+                    self._append("metrics.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in metrics.items()}})
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{metrics['loss']:.4f}", nmse=f"{metrics['nmse']:.3f}")
+                    if not self.progress and (self.step % cfg.log_every == 0 or self.step == end_step):
+                        self.log(f"step {self.step}/{cfg.steps} loss {metrics['loss']:.4f} nmse {metrics['nmse']:.3f} "
+                                 f"lr {metrics['lr']:.2e} {metrics['samples_per_s']:.0f} samples/s")
+                if self.step % cfg.val_every == 0 or self.step == cfg.steps:
+                    self._log_val()
+                if self.step % cfg.save_every == 0:
+                    self.save_state()
+                last = time.perf_counter()  # validation and saving stay out of the throughput
+                if cfg.max_minutes is not None and (last - start) / 60.0 > cfg.max_minutes:
+                    self.log(f"stopping at step {self.step}: the {cfg.max_minutes} min budget is spent")
+                    break
+        except KeyboardInterrupt:
+            self.log(f"interrupted at step {self.step}: saving state, resume with --resume")
+            raise
+        finally:
+            bar.close()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.save_state()
+        return self.finish(start_step, time.perf_counter() - start)
+
+    # -- results ------------------------------------------------------------------------
+    def finish(self, start_step: int, seconds: float) -> dict[str, Any]:
+        """Write summary.json and the exported checkpoint (rank 0); return the summary."""
+        from .ssd import kernels_available
+
+        summary = {
+            "steps_done": self.step, "steps": self.config.steps, "steps_this_run": self.step - start_step,
+            "seconds_this_run": round(seconds, 2), "world_size": self.world, "device": self._device_name(),
+            "precision": "bf16-autocast" if self.autocast else "fp32",
+            "mamba_ssm_kernels": bool(self.config.use_kernels and self.device.type == "cuda" and kernels_available()),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+            "corpus": self.corpus.summary(), "final": self._last_rows(),
+        }
+        if self.rank == 0:
+            (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+            self.export(self.out / EXPORT_FILE, summary)
+        if self.world > 1:
+            dist.barrier()
+        return summary
+
+    def _device_name(self) -> str:
+        return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+
+    def _last_rows(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("metrics.csv", "val.csv"):
+            path = self.out / name
+            if self.rank == 0 and path.is_file():
+                with path.open() as f:
+                    rows = list(csv.DictReader(f))
+                if rows:
+                    out[name] = {k: float(v) for k, v in rows[-1].items()}
+        return out
+
+    def export(self, path: Path, summary: dict[str, Any]) -> Path:
+        """Save the network as a SAMBA-Live checkpoint with preprocessing, classes and provenance."""
+        model = Samba(self.model_config)
+        model.load_state_dict({k: v.detach().cpu() for k, v in self.model.state_dict().items()})
+        return export_pretrained(path, model, self.corpus, self.config.crops, self.config.seed, summary)
+
+
+def pretrain(
+    corpus: Corpus, model_config: SambaConfig, config: PretrainConfig, out_dir: str | Path,
+    *, resume: bool = False, progress: bool = True, log=print,
+) -> dict[str, Any]:
+    """Run (or resume) a pretraining; returns the summary that ``summary.json`` holds."""
+    return Pretrainer(corpus, model_config, config, out_dir, resume=resume, progress=progress, log=log).run()
+
+
+__all__ = ["PretrainConfig", "Pretrainer", "build_model", "crop_losses", "learning_rate", "pretrain"]

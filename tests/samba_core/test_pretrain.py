@@ -1,0 +1,204 @@
+"""samba-pretrain end to end on a tiny corpus of real files: prepare, train, resume, DDP, MI head."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+import torch
+
+from samba_core import load_checkpoint
+from samba_core.preprocessing import PreprocessConfig
+from samba_core.pretrain_batches import CropConfig, CropSampler
+from samba_core.pretrain_cli import main
+from samba_core.pretrain_data import CorpusError, eegbci_sources, load_corpus, reserved_subjects
+
+TINY_MODEL = {
+    "spatial_channels": 8, "spatial_hidden": 16, "fourier_features": 4, "dims": [16, 24, 32],
+    "encoder_depths": [1, 1, 1], "decoder_depths": [1, 1], "factors": [2, 4], "d_state": 8, "headdim": 8,
+    "chunk_size": 32,
+}
+TRAIN = ["--batch-size", "2", "--context-s", "6", "--lr", "3e-3", "--warmup-steps", "2", "--val-every", "4",
+         "--save-every", "4", "--no-progress", "--val-fraction", "0.2"]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The tiny model's tensors are too small to share: with the cores busy elsewhere, extra
+    intra-op threads only wait on each other (seen: 8x slower). Restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _eeg(n_channels: int, seconds: float, rate: float, seed: int) -> np.ndarray:
+    """EEG-like volts: 1/f-ish noise plus a 10 Hz rhythm whose amplitude varies over the scalp."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    noise = np.cumsum(rng.normal(size=(n_channels, n)), axis=1)
+    noise -= noise.mean(axis=1, keepdims=True)
+    alpha = np.sin(2 * np.pi * 10 * t + rng.uniform(0, 6, (n_channels, 1))) * rng.uniform(5, 20, (n_channels, 1))
+    return (0.5 * noise + alpha + rng.normal(scale=3, size=(n_channels, n))) * 1e-6
+
+
+def _write_fif(path: Path, labels: list[str], types: list[str], rate: float, seconds: float, seed: int,
+               scale: float = 1.0, cues: bool = True) -> Path:
+    data = _eeg(len(labels), seconds, rate, seed) * scale
+    raw = mne.io.RawArray(data, mne.create_info(labels, rate, types), verbose="error")
+    if cues:
+        onsets = np.arange(2.0, seconds - 5.0, 5.0)
+        raw.set_annotations(mne.Annotations(onsets, 4.0, ["T1" if i % 2 else "T2" for i in range(len(onsets))]))
+    raw.save(path, verbose="error")
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory) -> Path:
+    """Three FIF files: 10 channels at 128 Hz, 6 EEG + stim + unknown at 200 Hz, and a saturated one."""
+    root = tmp_path_factory.mktemp("pretrain")
+    ten = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "Cz", "P3", "P4", "Oz"]
+    _write_fif(root / "cap10_raw.fif", ten, ["eeg"] * 10, 128.0, 40.0, 1)
+    six = ["FC1", "FC2", "CP1", "CP2", "Pz", "Fz", "STI 014", "XYZ"]
+    _write_fif(root / "cap6_raw.fif", six, ["eeg"] * 6 + ["stim", "eeg"], 200.0, 30.0, 2)
+    _write_fif(root / "broken_raw.fif", ten, ["eeg"] * 10, 128.0, 20.0, 3, scale=1e3, cues=False)
+    spec = {"files": ["cap10_raw.fif", {"path": "cap6_raw.fif", "subject": "P2"}, "broken_raw.fif"]}
+    (root / "spec.json").write_text(json.dumps(spec))
+    (root / "tiny.json").write_text(json.dumps(TINY_MODEL))
+    assert main(["prepare", "--spec", str(root / "spec.json"), "--out", str(root / "corpus")]) == 0
+    return root
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_prepare_places_mixed_montages_and_rejects_saturated_data(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir / "corpus")
+    assert [r.name for r in corpus.recordings] == ["cap10_raw", "cap6_raw"]
+    assert [r.n_channels for r in corpus.recordings] == [10, 6]  # stim and unplaceable label dropped
+    assert corpus.recordings[1].labels == ["FC1", "FC2", "CP1", "CP2", "Pz", "Fz"]
+    assert corpus.recordings[0].n_samples == 40 * 256 and corpus.sample_rate == 256.0
+    radii = np.linalg.norm(np.concatenate([r.coords for r in corpus.recordings]), axis=1)
+    assert np.all((radii > 0.05) & (radii < 0.2))  # metres, on a head
+    std = np.asarray(corpus.recordings[0].signal, dtype=np.float32)[:, 512:].std()
+    assert 1.0 < std < 200.0  # microvolts after the live preprocessing
+    assert corpus.recordings[0].events[0][2] == "T2" and corpus.recordings[0].events[0][0] == 2 * 256
+    assert [r["name"] for r in corpus.manifest["rejected"]] == ["broken_raw"]
+    assert PreprocessConfig.from_dict(corpus.preprocessing) == PreprocessConfig()
+
+
+def test_reserved_subjects_are_never_used(tmp_path: Path) -> None:
+    base = tmp_path / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0"
+    for subject in ("S001", "S002"):
+        (base / subject).mkdir(parents=True)
+        (base / subject / f"{subject}R04.edf").write_bytes(b"")
+    (tmp_path / "README.md").write_text("# Data\n\n## Reserved for evaluation\nS002 (all runs).\n\n## Other\nS001\n")
+    assert reserved_subjects(tmp_path) == {"S002"}
+    sources, skipped = eegbci_sources({"subjects": "all-available", "runs": [4], "path": str(tmp_path)}, tmp_path, set())
+    assert [s.name for s in sources] == ["S001R04"] and skipped == ["S002"]
+    with pytest.raises(CorpusError, match="reserved for evaluation"):
+        eegbci_sources({"subjects": [2], "runs": [4], "path": str(tmp_path)}, tmp_path, set())
+
+
+def test_global_batch_is_the_same_for_one_and_two_ranks(corpus_dir: Path) -> None:
+    sampler = CropSampler(load_corpus(corpus_dir / "corpus"), CropConfig(context_s=8, batch_size=4), seed=3)
+    for step in (0, 7):
+        whole = sampler.batch(step)
+        halves = [sampler.batch(step, rank, 2) for rank in (0, 1)]
+        for name in ("x", "coords", "channel_mask", "time_mask", "valid"):
+            interleaved = torch.stack([getattr(halves[i % 2], name)[i // 2] for i in range(4)])
+            assert torch.equal(interleaved, getattr(whole, name)), name
+    widths = {w for s in range(20) for w in sampler.batch(s).widths}
+    assert len(widths) > 2  # montages (and channel subsets) mix within and across batches
+    b = sampler.batch(0)
+    assert b.x.shape[1] == max(b.widths) and int(b.channel_mask.sum()) == sum(b.widths)
+    assert not (b.time_mask & ~b.valid).any() and 0.3 < b.time_mask.float().mean() < 0.5
+
+
+def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(corpus_dir: Path) -> None:
+    common = ["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+              "--steps", "8", *TRAIN]
+    full, split = corpus_dir / "full", corpus_dir / "split"
+    assert main([*common, "--out", str(full)]) == 0
+    rows = _rows(full / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 9))
+    assert all(np.isfinite(float(r["loss"])) for r in rows)
+    val = _rows(full / "val.csv")
+    assert [int(r["step"]) for r in val] == [0, 4, 8] and float(val[-1]["val_loss"]) < float(val[0]["val_loss"])
+
+    assert main([*common, "--out", str(split), "--stop-after", "5"]) == 0
+    assert len(_rows(split / "metrics.csv")) == 5
+    assert main([*common, "--out", str(split), "--resume"]) == 0
+    assert _rows(split / "metrics.csv") == [
+        {**r, "samples_per_s": s["samples_per_s"], "elapsed_s": s["elapsed_s"]}
+        for r, s in zip(rows, _rows(split / "metrics.csv"))
+    ]
+    a = torch.load(full / "state.pt", weights_only=False)["model"]
+    b = torch.load(split / "state.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    loaded = load_checkpoint(full / "samba-base.samba", expect_heads=["mi", "distraction"], expect_sample_rate=256.0)
+    meta = loaded.metadata
+    assert PreprocessConfig.from_dict(meta.preprocessing) == PreprocessConfig()
+    assert meta.classes == {"mi": ["left", "right"], "distraction": ["attentive", "distracted"]}
+    assert meta.provenance["pretraining"]["steps"] == 8
+    assert meta.provenance["corpus"]["recording_names"] == ["cap10_raw", "cap6_raw"]
+    assert meta.provenance["corpus"]["rejected"][0]["name"] == "broken_raw"
+    assert "untrained" in meta.provenance["heads"]["distraction"]
+    assert torch.equal(loaded.model.stem.weight, a["stem.weight"])
+
+
+def test_two_process_ddp_follows_the_single_process_losses(corpus_dir: Path) -> None:
+    common = ["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+              "--steps", "3", *TRAIN, "--val-every", "100", "--precision", "fp32"]
+    assert main([*common, "--out", str(corpus_dir / "one")]) == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+         "samba_core.pretrain_cli", *common, "--out", str(corpus_dir / "two")],
+        env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one, two = _rows(corpus_dir / "one" / "metrics.csv"), _rows(corpus_dir / "two" / "metrics.csv")
+    assert len(two) == 3  # only rank 0 wrote
+    np.testing.assert_allclose([float(r["loss"]) for r in two], [float(r["loss"]) for r in one], rtol=1e-4)
+    assert json.loads((corpus_dir / "two" / "summary.json").read_text())["world_size"] == 2
+
+
+def test_mi_head_is_fitted_evaluated_and_saved(corpus_dir: Path) -> None:
+    out = corpus_dir / "mi"
+    assert main(["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+                 "--steps", "1", "--out", str(out), *TRAIN]) == 0
+    report = corpus_dir / "mi.json"
+    assert main(["mi-head", "--checkpoint", str(out / "samba-base.samba"), "--corpus", str(corpus_dir / "corpus"),
+                 "--recordings", "cap10_raw", "cap6_raw", "--iterations", "20", "--out", str(out / "mi.samba"),
+                 "--report", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["kind"] == "cross-subject" and [f["held_out"] for f in result["folds"]] == ["P2", "cap10_raw"]
+    assert result["trials"] == sum(result["class_counts"].values()) > 10
+    before, after = load_checkpoint(out / "samba-base.samba"), load_checkpoint(out / "mi.samba")
+    assert not torch.equal(before.model.heads["mi"][1].weight, after.model.heads["mi"][1].weight)
+    assert torch.equal(before.model.stem.weight, after.model.stem.weight)  # backbone frozen
+    assert after.metadata.provenance["heads"]["mi"]["folds"] == result["folds"]
+
+
+def test_real_eegbci_run_prepares_with_its_64_channels(shared_data: Path, tmp_path: Path) -> None:
+    spec = {"eegbci": {"subjects": "all-available", "runs": [4], "path": str(shared_data), "notch": 60}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    assert main(["prepare", "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "corpus")]) == 0
+    corpus = load_corpus(tmp_path / "corpus")
+    rec = corpus.recordings[0]
+    assert rec.name.endswith("R04") and rec.n_channels == 64 and rec.run == 4
+    assert {"T0", "T1", "T2"} <= {e[2] for e in rec.events}
+    assert corpus.manifest["recordings"][0]["notch"] == 60
