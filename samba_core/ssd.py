@@ -150,11 +150,19 @@ def ssd_scan(
     if kernels is None:
         return ssd_scan_reference(x, dt, A, B, C, chunk_size, initial_state)
     chunk_scan, _ = kernels
-    y, final = chunk_scan(
-        x.contiguous(), dt.contiguous(), A, B.contiguous(), C.contiguous(), chunk_size,
-        initial_states=initial_state, return_final_states=True,
-    )
-    return y, final
+    # CUDA caps launch-grid dimensions at 65,535 and the kernels put batch x chunks and
+    # chunks x groups there: scan very long inputs piece by piece, carrying the state (exact).
+    max_chunks = 65_535 // max(x.size(0), B.size(2))
+    piece = max(1, max_chunks) * chunk_size
+    ys, state = [], initial_state
+    for start in range(0, x.size(1), piece):
+        sl = slice(start, start + piece)
+        y, state = chunk_scan(
+            x[:, sl].contiguous(), dt[:, sl].contiguous(), A, B[:, sl].contiguous(), C[:, sl].contiguous(),
+            chunk_size, initial_states=state, return_final_states=True,
+        )
+        ys.append(y)
+    return (ys[0] if len(ys) == 1 else torch.cat(ys, dim=1)), state
 
 
 def ssd_step(
@@ -165,10 +173,12 @@ def ssd_step(
     if kernels is None:
         return ssd_step_reference(state, x, dt, A, B, C)
     _, state_update = kernels
-    p, n = x.size(-1), state.size(-1)
+    h, p, n = x.size(1), x.size(-1), state.size(-1)
     state = state.clone()  # the kernel updates in place; callers keep their old state
+    # The kernel's tied-heads fast path reads strides of D and dt_bias: pass explicit zeros.
+    zeros = x.new_zeros(()).expand(h, p)
     y = state_update(
         state, x, dt.unsqueeze(-1).expand(-1, -1, p),
-        A[:, None, None].expand(-1, p, n), B, C,
+        A[:, None, None].expand(-1, p, n), B, C, D=zeros, dt_bias=zeros,
     )
     return y, state
