@@ -112,6 +112,9 @@ class DecodingChain:
             montage_file=montage_options.montage_file, device=montage_options.device,
             allow_drop=montage_options.allow_drop,
         )
+        # Immutable: formatted once, not at every display refresh (the GUI would hold the GIL).
+        self.montage_report = self.montage.format_report()
+        self.montage_dict = self.montage.to_dict()
         eeg = self.montage.eeg_indices
         self.labels = tuple(layout.labels[i] for i in eeg)
         self.declared_unit = eeg_unit([layout.units[i] for i in eeg])

@@ -410,8 +410,8 @@ class LivePipeline:
         return PipelineSnapshot(
             status=self._status, stream=layout.summary, labels=chain.labels, traces=traces, trace_times=trace_times,
             quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
-            good=chain.conditioner.good.copy(), montage_report=chain.montage.format_report(),
-            montage=chain.montage.to_dict(), spatial_weights=chain.decoder.session.spatial_weights,
+            good=chain.conditioner.good.copy(), montage_report=chain.montage_report,
+            montage=chain.montage_dict, spatial_weights=chain.decoder.session.spatial_weights,
             classes=dict(chain.classes), probabilities=latest,
             history=history, history_times=history_times, latency=self.latency.summary(),
             processing_latency=self.processing_latency.summary(),

@@ -73,7 +73,7 @@ class PipelineSnapshot:
     montage_report : str
         Human-readable montage table.
     montage : dict
-        The same as data (``MontageResolution.to_dict()``).
+        The same as data (``MontageResolution.to_dict()``); shared, do not modify.
     spatial_weights : (channels, K) float32
         CDSE weights in use (zero rows for masked channels).
     classes : dict head -> tuple of class names
