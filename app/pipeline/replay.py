@@ -18,6 +18,11 @@ on its last sample (it pushes, then sleeps until that time). A live amplifier ca
 stamp a sample once it exists, so the replay shifts every data and annotation timestamp
 back by one chunk period: the newest sample of each chunk is stamped with the moment it
 is pushed, and latencies measured on a replay are those of a live device.
+
+Looping. The timestamps run on across the end of the file (no gap is seen), while the
+data jump from the last sample to the first, as if the amplifier had been moved; the
+player's chunk size is chosen not to divide the file length, which MNE-LSL 1.14's
+player mishandles at the wrap (it re-sent the whole file as one chunk).
 """
 
 from __future__ import annotations
