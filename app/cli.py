@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    """Start the graphical interface (``app.gui.run(args)``), imported only when asked for.
+    """Start the graphical interface (``app.gui.run(args) -> int``), imported only when asked for.
+
+    ``args`` are the parsed ``samba-live`` arguments (stream, checkpoint, record...), so
+    the GUI can start pre-filled from the command line.
 
     Raises
     ------
@@ -96,7 +99,10 @@ def run_gui(args: argparse.Namespace) -> int:
         if exc.name != f"{__package__}.gui":
             raise
         raise GuiUnavailable("the graphical interface is not available in this build") from exc
-    return int(gui.run(args) or 0)
+    run = getattr(gui, "run", None)
+    if run is None:  # e.g. a half-installed app/gui folder without its entry point
+        raise GuiUnavailable("the graphical interface is not available in this build (app.gui has no run())")
+    return int(run(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
