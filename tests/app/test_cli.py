@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -10,7 +11,8 @@ import app.cli as cli
 from app_lsl_sources import unique_name
 
 
-def test_without_headless_it_explains_that_the_gui_is_not_in_this_build(capsys):
+def test_without_headless_and_without_a_gui_it_says_to_use_headless(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "app.gui", None)  # a build without the GUI package
     assert cli.main([]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "not available in this build" in err and "--headless" in err
@@ -51,3 +53,14 @@ def test_without_a_checkpoint_it_says_where_the_shipped_one_should_be(tmp_path, 
     monkeypatch.setattr(cli, "SHIPPED_CHECKPOINT", tmp_path / "samba-base.samba")
     assert cli.main(["--headless", "--replay"]) == cli.EXIT_USAGE
     assert "pass --checkpoint PATH" in capsys.readouterr().err
+
+
+def test_without_headless_the_gui_entry_point_gets_the_arguments(monkeypatch):
+    import types
+
+    seen = []
+    gui = types.ModuleType("app.gui")
+    gui.run = lambda args: seen.append(args.stream) or 0
+    monkeypatch.setitem(sys.modules, "app.gui", gui)
+    assert cli.main(["--stream", "MyAmp"]) == cli.EXIT_OK
+    assert seen == ["MyAmp"]
