@@ -118,9 +118,14 @@ class Samba(nn.Module):
         return self.spatial.weights(coords, mask)
 
     # -- forward --------------------------------------------------------------------------
-    def embed(self, x: Tensor, spatial_weights: Tensor, time_mask: Tensor | None = None) -> Tensor:
-        """x: (batch, channels, time) microvolts -> stem tokens (batch, time, d0)."""
-        x = torch.nan_to_num(x) / self.config.input_scale_uv
+    def embed(
+        self, x: Tensor, spatial_weights: Tensor, time_mask: Tensor | None = None, finite: bool = False
+    ) -> Tensor:
+        """x: (batch, channels, time) microvolts -> stem tokens (batch, time, d0).
+
+        ``finite=True`` promises x holds no NaN/inf (the caller cleaned it), saving that pass.
+        """
+        x = (x if finite else torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)) / self.config.input_scale_uv
         if spatial_weights.dim() == 2:
             s = torch.einsum("bct,ck->btk", x, spatial_weights)
         else:

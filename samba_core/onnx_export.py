@@ -48,7 +48,7 @@ class EncoderStep(nn.Module):
         it = iter(flat_states)
         encoder = [[MixerState(next(it), next(it)) for _ in range(n)] for n in self.block_counts]
         state = StreamState(encoder, [None] * len(self.model.downsample), None, None)  # type: ignore[list-item]
-        h = self.model.embed(x, spatial_weights)
+        h = self.model.embed(x, spatial_weights, finite=True)  # OnnxStepRunner cleans its input
         h, _, state = self.model.encode(h, state)
         logits = [self.model.heads[name](h)[:, -1] for name in self.head_names]
         flat = [t for stage in state.encoder for s in stage for t in (s.conv, s.ssm)]
@@ -111,8 +111,9 @@ class OnnxStepRunner:
         self.states = {k: v.copy() for k, v in self.initial.items()}
 
     def step(self, x: np.ndarray, spatial_weights: np.ndarray) -> dict[str, np.ndarray]:
-        """x: (channels, hop) microvolts -> head -> logits (classes,)."""
-        feeds = {"x": x[None].astype(np.float32, copy=False), "spatial_weights": spatial_weights, **self.states}
+        """x: (channels, hop) microvolts (NaN/inf read as 0) -> head -> logits (classes,)."""
+        x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        feeds = {"x": x[None], "spatial_weights": spatial_weights, **self.states}
         out = self.session.run(None, feeds)
         n = len(self.head_names)
         self.states = dict(zip(self.state_names, out[n:]))

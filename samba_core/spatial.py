@@ -73,7 +73,7 @@ class SpatialEmbedding(nn.Module):
     def forward(self, x: Tensor, coords: Tensor, mask: Tensor | None = None) -> Tensor:
         """x: (batch, channels, time) -> (batch, time, K)."""
         w = self.weights(coords, mask)
-        x = torch.nan_to_num(x)  # masked channels may carry NaN samples; their weight is 0
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # masked channels may carry NaN/inf; weight 0
         return torch.einsum("bct,...ck->btk", x, w) if w.dim() == 2 else torch.einsum("bct,bck->btk", x, w)
 
 

@@ -149,7 +149,7 @@ class StreamingSession:
         n_tokens = data.shape[1] // self.hop
         per_head: dict[str, list[np.ndarray]] = {name: [] for name in self.classes}
         for j in range(n_tokens):
-            logits = self._runner.step(np.nan_to_num(data[:, j * self.hop : (j + 1) * self.hop]), self._weights_np)
+            logits = self._runner.step(data[:, j * self.hop : (j + 1) * self.hop], self._weights_np)
             for name in per_head:
                 per_head[name].append(logits[name])
         self._pending = data[:, n_tokens * self.hop :].copy()
