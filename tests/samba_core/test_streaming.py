@@ -145,10 +145,11 @@ def test_memory_does_not_grow_with_stream_length():
     s = StreamingSession(model, random_montage(6), backend="torch", decoder=True)
     rng = np.random.default_rng(6)
     sizes = []
-    for i in range(300):
+    for i in range(120):
         s.push(rng.normal(size=(6, int(rng.integers(1, 20)))).astype(np.float32))
         sizes.append(state_numel(s._state))
-    assert max(sizes[100:]) <= max(sizes[:100])
+    assert s.samples_pushed > 1000
+    assert max(sizes[40:]) <= max(sizes[:40])
 
 
 def test_model_is_causal():
