@@ -1,0 +1,282 @@
+"""One calibration run: record a protocol, write the session file, train a subject checkpoint.
+
+The stages, each started by the end of the previous one and none blocking the GUI thread:
+
+1. ``preparing``: open the cue outlet, (re)start the live pipeline on the selected stream
+   with recording on and the cue stream as its marker input, and wait until the recorder
+   is connected to the cues (a marker sent earlier would be lost);
+2. ``running``: the protocol timer, driven by a 60 Hz QTimer, says which screen to show
+   and which markers to send;
+3. ``saving``: stop the pipeline (it writes the live FIF), then write the session file
+   (:func:`app.gui.session_file.finalize_session`) on a helper thread;
+4. ``training``: ``samba-calibrate`` in a QProcess (:class:`app.gui.trainer.TrainerProcess`);
+5. ``done`` (or ``failed`` at any point, with a message).
+
+No widget here: the calibration tab shows what the signals say.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from app.pipeline import StreamSelector
+
+from .cue_outlet import CueOutlet
+from .protocol import CueProtocol
+from .protocol_timer import ProtocolTimer, build_schedule
+from .session import LiveSession, SessionRequest
+from .session_file import SessionFile, finalize_session
+from .trainer import TrainerProcess, TrainingJob
+
+IDLE, PREPARING, RUNNING, SAVING, TRAINING, DONE, FAILED = (
+    "idle", "preparing", "running", "saving", "training", "done", "failed")
+BUSY = (PREPARING, RUNNING, SAVING, TRAINING)
+
+#: Seconds to wait for the pipeline and the recorder's connection to the cue stream.
+PREPARE_TIMEOUT_S = 30.0
+
+
+class CalibrationRun(QObject):
+    """Runs calibration sessions one at a time.
+
+    Parameters
+    ----------
+    session : LiveSession
+        The window's live session: a run restarts it with recording on.
+    make_request : callable(record=Path, markers=StreamSelector) -> SessionRequest
+        Builds a request for the selected stream and checkpoint; raises ValueError with a
+        message when something is not selected.
+    data_dir : Path
+        ``sessions/<stamp>-<protocol>/`` and ``subjects/`` are written here.
+    time_scale : float
+        Factor on every protocol duration (tests run whole protocols in seconds).
+
+    Signals
+    -------
+    stage_changed(str, str)
+        New stage and a sentence for the user.
+    step_started(Step, int)
+        Show this step (with the run's seed, for reproducible changing displays).
+    step_elapsed(float)
+        Seconds spent in the current step (moving displays).
+    trial_changed(int, int)
+        Trials begun, trials in the run.
+    training_progress(int, str)
+        Percent and what the trainer is doing.
+    trained(CalibrationReport)
+    message(str, str)
+        (level, text) for the notice list.
+    """
+
+    stage_changed = Signal(str, str)
+    step_started = Signal(object, int)
+    step_elapsed = Signal(float)
+    trial_changed = Signal(int, int)
+    training_progress = Signal(int, str)
+    trained = Signal(object)
+    message = Signal(str, str)
+    _session_written = Signal(object, str)
+
+    def __init__(self, session: LiveSession, make_request: Callable[..., SessionRequest], data_dir: Path,
+                 time_scale: float = 1.0, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.make_request, self.data_dir, self.time_scale = session, make_request, Path(data_dir), time_scale
+        self.stage = IDLE
+        self.protocol: CueProtocol | None = None
+        self.timer: ProtocolTimer | None = None
+        self.outlet: CueOutlet | None = None
+        self.request: SessionRequest | None = None
+        self.run_dir: Path | None = None
+        self.session_file: SessionFile | None = None
+        self.report = None
+        self.seed = 0
+        self.last_error = ""
+        self._pipeline_ready = False
+        self._prepare_deadline = 0.0
+        self.trainer = TrainerProcess(self)
+        self.trainer.progress.connect(self.training_progress)
+        self.trainer.finished.connect(self._on_trained)
+        self._session_written.connect(self._on_session_written)
+        session.started.connect(self._on_pipeline_started)
+        session.failed.connect(self._on_pipeline_failed)
+        session.stopped.connect(self._on_pipeline_stopped)
+        self.tick = QTimer(self)
+        self.tick.setTimerType(Qt.PreciseTimer)
+        self.tick.setInterval(16)
+        self.tick.timeout.connect(self._on_tick)
+
+    # -- control -----------------------------------------------------------------------
+    def start(self, protocol: CueProtocol, train: bool = True) -> bool:
+        """Begin a run of ``protocol``; False (with a ``failed`` stage) when it cannot start."""
+        if self.stage in BUSY:
+            return False
+        self.train = train
+        try:
+            self.run_dir = self.data_dir / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{protocol.name}"
+            self.outlet = CueOutlet()
+            markers = StreamSelector(name=self.outlet.name, source_id=self.outlet.source_id)
+            self.request = self.make_request(record=self.run_dir / "live.fif", markers=markers)
+        except ValueError as exc:
+            self._close_outlet()
+            self.fail(str(exc))
+            return False
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.protocol, self.seed = protocol, int(time.time()) % 100_000
+        self.timer = ProtocolTimer(build_schedule(protocol, self.seed, self.time_scale))
+        self.session_file, self.report = None, None
+        self.trial_changed.emit(0, self.timer.n_trials)
+        self._set_stage(PREPARING, "connecting the recorder to the stream and the cue markers…")
+        self._pipeline_ready = False
+        self._prepare_deadline = time.monotonic() + PREPARE_TIMEOUT_S
+        self.session.start(self.request)
+        self.tick.start()
+        return True
+
+    def abort(self) -> None:
+        """Stop the run (or cancel the training); a recording made so far is kept."""
+        if self.stage == TRAINING:
+            self.trainer.cancel()
+            return
+        if self.stage not in (PREPARING, RUNNING):
+            return
+        self._stop_protocol()
+        self.session.stop()
+        self._set_stage(FAILED, f"aborted; the partial recording is kept in {self.run_dir}")
+
+    def shutdown(self) -> None:
+        """Window closing: stop the timer, the cue stream and a running trainer."""
+        self._stop_protocol()
+        self.trainer.cancel()
+
+    # -- stage 1 and 2: recording --------------------------------------------------------
+    def _on_pipeline_started(self, request) -> None:
+        if self.stage == PREPARING and request is self.request:
+            self._pipeline_ready = True
+
+    def _on_pipeline_failed(self, message: str) -> None:
+        if self.stage in (PREPARING, RUNNING):
+            self._stop_protocol()
+            self.fail(f"the recording failed: {message}")
+
+    def _on_tick(self) -> None:
+        now = time.monotonic()
+        if self.stage == PREPARING:
+            if self._pipeline_ready and self.outlet is not None and self.outlet.has_consumers():
+                self._set_stage(RUNNING, f"running {self.protocol.title}")
+                self._handle(self.timer.start(now))
+            elif now > self._prepare_deadline:
+                self.abort()
+                self.fail(f"the recorder did not connect to the cue stream within {PREPARE_TIMEOUT_S:.0f} s; "
+                           "check that LSL works on this machine (firewall?) and try again")
+        elif self.stage == RUNNING and self.timer is not None:
+            self._handle(self.timer.update(now))
+            if self.timer.current is not None:
+                self.step_elapsed.emit(self.timer.elapsed(now) - self.timer.current.start_s)
+
+    def _handle(self, events) -> None:
+        for event in events:
+            if event.kind == "step":
+                self.step_started.emit(event.step, self.seed)
+                self.trial_changed.emit(*self.timer.trial_progress())
+            elif event.kind == "marker":
+                self.outlet.push(event.marker, event.duration_s)
+            elif event.kind == "finished":
+                self.tick.stop()
+                self._set_stage(SAVING, "saving the recording…")
+                self.session.stop()
+
+    # -- stage 3: the session file --------------------------------------------------------
+    def _on_pipeline_stopped(self, summary) -> None:
+        if self.stage in (PREPARING, RUNNING):
+            self._stop_protocol()
+            self.fail("decoding was stopped during the calibration run; the run was aborted "
+                      f"(the recording so far is in {self.run_dir})")
+            return
+        if self.stage != SAVING:
+            return
+        sent = list(self.outlet.sent) if self.outlet is not None else []
+        self._close_outlet()
+        if summary is None:
+            self.fail("the live pipeline stopped without a recording; see the notices")
+            return
+        self._write_run_info(sent)
+        threading.Thread(target=self._write_session, args=(summary.path, sent, self.run_dir / "session_raw.fif"),
+                         daemon=True, name="samba-gui-session-file").start()
+
+    def _write_session(self, recorded: Path, sent, out: Path) -> None:
+        try:
+            result = finalize_session(recorded, sent, out)
+        except Exception as exc:  # noqa: BLE001 - reported in the window
+            self._session_written.emit(None, str(exc))
+            return
+        self._session_written.emit(result, "")
+
+    def _on_session_written(self, result: SessionFile | None, error: str) -> None:
+        if result is None:
+            self.fail(error)
+            return
+        self.session_file = result
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
+        self.message.emit("info", f"calibration session saved to {result.path} ({result.duration_s:.0f} s; "
+                                  f"markers {counts})")
+        if result.missing:
+            self.message.emit("warning", f"markers sent but not recorded: {result.missing}")
+        if not self.train:
+            self._set_stage(DONE, f"session saved to {result.path}; train it with samba-calibrate when you like")
+            return
+        # -- stage 4: training
+        subjects = self.data_dir / "subjects"
+        subjects.mkdir(parents=True, exist_ok=True)
+        job = TrainingJob(session=result.path, base=Path(self.request.checkpoint),
+                          out=subjects / f"{self.run_dir.name}-{self.protocol.task}.samba", task=self.protocol.task,
+                          options=dict(self.protocol.training))
+        self._set_stage(TRAINING, "training the subject checkpoint (the window stays usable)…")
+        self.trainer.start(job)
+
+    def _on_trained(self, report, error: str) -> None:
+        if report is None:
+            tail = "\n".join(self.trainer.log[-8:])
+            self.fail(error + (f"\n{tail}" if tail else ""))
+            return
+        self.report = report
+        best = max(report.scores.items(), key=lambda kv: kv[1]["balanced_accuracy"], default=None)
+        score = f"; best cross-validated balanced accuracy: {best[0]} {best[1]['balanced_accuracy']:.2f}" if best else ""
+        self._set_stage(DONE, f"subject checkpoint written to {report.checkpoint}{score}")
+        self.message.emit("info", f"calibration finished: {report.checkpoint}{score}")
+        self.trained.emit(report)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _write_run_info(self, sent) -> None:
+        """``run.json``: protocol, seed and every marker as sent, to reproduce or audit the run."""
+        info = {"protocol": self.protocol.name, "protocol_file": str(self.protocol.path), "seed": self.seed,
+                "time_scale": self.time_scale, "classes": list(self.protocol.classes),
+                "trials_per_class": self.protocol.trials_per_class, "stream": self.request.stream.describe(),
+                "checkpoint": str(self.request.checkpoint),
+                "markers": [{"lsl_time": m.time, "text": m.text, "duration_s": m.duration_s} for m in sent]}
+        (self.run_dir / "run.json").write_text(json.dumps(info, indent=2))
+
+    def _stop_protocol(self) -> None:
+        self.tick.stop()
+        if self.timer is not None:
+            self.timer.abort()
+        self._close_outlet()
+
+    def _close_outlet(self) -> None:
+        if self.outlet is not None:
+            self.outlet.close()
+
+    def _set_stage(self, stage: str, text: str) -> None:
+        self.stage = stage
+        self.stage_changed.emit(stage, text)
+
+    def fail(self, message: str) -> None:
+        """End in the ``failed`` stage with ``message`` (also sent to the notice list)."""
+        self.last_error = message
+        self._set_stage(FAILED, message)
+        self.message.emit("error", message)
