@@ -15,11 +15,32 @@ from PySide6.QtWidgets import (
     QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
+from calibration import MIN_TRIALS_PER_CLASS, PROTOCOLS
+
 from .calibration_run import BUSY, DONE, FAILED, PREPARING, RUNNING, TRAINING, CalibrationRun
 from .cue_view import CueView
 from .protocol import CueProtocol, ProtocolFileError, builtin_protocols, load_protocol
 from .report_view import ReportView
 from .session import LiveSession, SessionRequest
+
+
+def trial_count_warning(protocol: CueProtocol) -> str | None:
+    """Why ``samba-calibrate`` would refuse this many trials, or None.
+
+    Cue trials are epochs of their own (at least ``min_trials_per_class``, default 10, and
+    one per fold); blocks give many epochs each but cross-validation keeps a block whole,
+    so each class needs at least one block per fold.
+    """
+    folds = int(protocol.training.get("folds", 5))
+    calibration_protocol = PROTOCOLS.get(str(protocol.training.get("protocol")))
+    if calibration_protocol is not None and calibration_protocol.mode == "block":
+        if folds and protocol.trials_per_class < folds:
+            return f"{folds}-fold cross-validation needs at least {folds} blocks per class"
+        return None
+    needed = max(int(protocol.training.get("min_trials_per_class", MIN_TRIALS_PER_CLASS)), folds)
+    if protocol.trials_per_class < needed:
+        return f"the trainer needs at least {needed} trials per class"
+    return None
 
 
 class CalibrationTab(QWidget):
@@ -88,6 +109,7 @@ class CalibrationTab(QWidget):
         row.addWidget(open_file)
         self.description = QLabel()
         self.description.setWordWrap(True)
+        self.description.setStyleSheet("color: #444")
         self.optional_box = QHBoxLayout()
         self.optional_checks: dict[str, QCheckBox] = {}
         self.trials = QSpinBox()
@@ -99,7 +121,6 @@ class CalibrationTab(QWidget):
         self.estimate = QLabel()
         form = QFormLayout()
         form.addRow("Protocol", row)
-        form.addRow("", self.description)
         form.addRow("Extra classes", self.optional_box)
         form.addRow("Trials per class", self.trials)
         form.addRow("", self.estimate)
@@ -118,11 +139,14 @@ class CalibrationTab(QWidget):
         self.trial_progress.setFormat("trial %v / %m")
         self.train_progress = QProgressBar()
         self.train_progress.setFormat("training %p%")
+        for bar in (self.trial_progress, self.train_progress):
+            bar.setVisible(False)  # shown once a run starts
         self.train_label = QLabel()
         self.train_label.setStyleSheet("color: #555")
         controls = QGroupBox("Calibration run")
         controls_layout = QVBoxLayout(controls)
         controls_layout.addLayout(form)
+        controls_layout.addWidget(self.description)
         controls_layout.addLayout(buttons)
         controls_layout.addWidget(self.status)
         controls_layout.addWidget(self.trial_progress)
@@ -136,6 +160,10 @@ class CalibrationTab(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(controls)
         top_layout.addWidget(self.cue_view, 1)
+        self.cue_window_button = QPushButton("Open a cue window for the subject's screen")
+        self.cue_window_button.clicked.connect(self.open_cue_window)
+        controls_layout.insertWidget(controls_layout.count() - 1, self.cue_window_button)
+        self.cue_window: CueView | None = None
         self.report_view = ReportView()
         self.report_view.load_requested.connect(self.load_requested)
         self.splitter = QSplitter(Qt.Vertical)
@@ -147,7 +175,8 @@ class CalibrationTab(QWidget):
 
     def reload_protocols(self) -> None:
         try:
-            self._protocols = builtin_protocols()
+            # Motor imagery first: the usual first calibration.
+            self._protocols = sorted(builtin_protocols(), key=lambda p: (p.task != "mi", p.name))
         except ProtocolFileError as exc:
             self._protocols = []
             self.message.emit("error", f"a shipped protocol file is invalid: {exc}")
@@ -202,8 +231,12 @@ class CalibrationTab(QWidget):
         if self._protocols:
             p = self.selected_protocol()
             total = p.nominal_total_s() * self.run.time_scale
-            self.estimate.setText(f"{len(p.classes)} classes × {p.trials_per_class} = "
-                                  f"{len(p.classes) * p.trials_per_class} trials, about {total / 60:.1f} min")
+            text = (f"{len(p.classes)} classes × {p.trials_per_class} = {len(p.classes) * p.trials_per_class} "
+                    f"trials, about {total / 60:.1f} min")
+            warning = trial_count_warning(p)
+            if warning:
+                text += f'<br><span style="color:#b00020">{warning}</span>'
+            self.estimate.setText(text)
 
     # -- run ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -215,6 +248,8 @@ class CalibrationTab(QWidget):
         except ProtocolFileError as exc:
             self.run.fail(str(exc))
             return
+        self.trial_progress.setVisible(True)
+        self.train_progress.setVisible(self.train_after.isChecked())
         self.report_view.clear("Recording…")
         self.splitter.setSizes([560, 200])
         self.train_progress.setValue(0)
@@ -227,6 +262,21 @@ class CalibrationTab(QWidget):
 
     def shutdown(self) -> None:
         self.run.shutdown()
+        if self.cue_window is not None:
+            self.cue_window.close()
+
+    def open_cue_window(self) -> None:
+        """A second cue screen in its own window (move it to the subject's monitor; F11: full screen)."""
+        if self.cue_window is None:
+            window = CueView()
+            window.setWindowTitle("SAMBA-Live cues")
+            window.resize(1024, 700)
+            self.run.step_started.connect(window.show_step)
+            self.run.step_elapsed.connect(window.set_elapsed)
+            window.show_message(self.cue_view.message)
+            self.cue_window = window
+        self.cue_window.show()
+        self.cue_window.raise_()
 
     def _on_stage(self, stage: str, text: str) -> None:
         self.status.setText(text)
@@ -236,10 +286,12 @@ class CalibrationTab(QWidget):
         self.abort_button.setEnabled(stage in (PREPARING, RUNNING, TRAINING))
         self.abort_button.setText("Cancel training" if stage == TRAINING else "Abort")
         self.protocol_combo.setEnabled(not busy)
-        if stage in ("saving", TRAINING, DONE):
-            self.cue_view.show_message("Recording finished" if stage != DONE else "Done")
-        elif stage == FAILED and self.cue_view.step is not None:
-            self.cue_view.show_message("Stopped")
+        views = [self.cue_view] + ([self.cue_window] if self.cue_window is not None else [])
+        for view in views:
+            if stage in ("saving", TRAINING, DONE):
+                view.show_message("Recording finished" if stage != DONE else "Done")
+            elif stage == FAILED and view.step is not None:
+                view.show_message("Stopped")
 
     def _on_trial(self, done: int, total: int) -> None:
         self.trial_progress.setRange(0, max(total, 1))

@@ -79,6 +79,15 @@ class CueView(QWidget):
         k = int(self.elapsed_s // step.interval_s) if step.interval_s > 0 else 0
         return arithmetic_problem(self.seed, step.trial or 0, k)
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """In a window of its own: F11 toggles full screen, Esc leaves it."""
+        if self.isWindow() and event.key() == Qt.Key_F11:
+            self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        elif self.isWindow() and event.key() == Qt.Key_Escape and self.isFullScreen():
+            self.showNormal()
+        else:
+            super().keyPressEvent(event)
+
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)

@@ -63,6 +63,7 @@ class ReportView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMaximumHeight(110)
+        self.table.setVisible(False)
         self.confusion = QLabel()
         self.confusion.setStyleSheet("font-family: monospace")
         self.confusion.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -126,6 +127,7 @@ class ReportView(QWidget):
         self.report = None
         self.heading.setText(message)
         self.table.setRowCount(0)
+        self.table.setVisible(False)
         self.confusion.setText("")
         self.notes.setText("")
         self.load_button.setEnabled(False)

@@ -127,3 +127,14 @@ def test_unreadable_protocol_files_name_the_problem(tmp_path):
         load_protocol(tmp_path / "broken.json")
     with pytest.raises(ProtocolFileError, match="missing fields"):
         protocol_from_dict({"name": "x"})
+
+
+def test_too_few_trials_for_the_trainer_are_flagged_before_recording():
+    from app.gui.calibration_tab import trial_count_warning
+
+    protocols = {p.name: p for p in builtin_protocols()}
+    graz, distraction = protocols["graz-mi"], protocols["distraction"]
+    assert trial_count_warning(graz) is None and trial_count_warning(distraction) is None
+    assert "at least 10 trials" in trial_count_warning(graz.with_classes(trials_per_class=6))
+    assert "at least 5 blocks" in trial_count_warning(distraction.with_classes(trials_per_class=4))
+    assert trial_count_warning(load_protocol(SHORT)) is None  # folds 0, minimum 2
