@@ -8,8 +8,8 @@ Examples::
     samba-live --list-streams
     samba-live --recover out.fif.partial                 # after a crash during --record
 
-The graphical interface is launched without ``--headless`` once this build provides it
-(:func:`run_gui`).
+Without ``--headless`` the desktop window opens (:func:`run_gui`); ``samba-live --replay FILE``
+opens it on a replayed file.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Output: one LSL stream of class probabilities per head (<prefix>-<head>) and a marker stream of "
         "decisions (<prefix>-decisions), readable by any LSL client.",
     )
-    p.add_argument("--headless", action="store_true", help="run without the graphical interface (required in this build)")
+    p.add_argument("--headless", action="store_true", help="run without the graphical interface (log decisions and latency to the console)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--stream", metavar="NAME", help="name of the LSL EEG stream to decode")
     src.add_argument("--replay", nargs="?", const="", metavar="FILE",
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return run_gui(args)
             except GuiUnavailable as exc:
-                print(f"samba-live: {exc}; run with --headless (e.g. `samba-live --headless --replay` for the demo, "
-                      "or `samba-live --headless --stream NAME`)", file=sys.stderr)
+                detail = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+                print(f"samba-live: {exc}{detail}; run with --headless (e.g. `samba-live --headless --replay` for the "
+                      "demo, or `samba-live --headless --stream NAME`)", file=sys.stderr)
                 return EXIT_USAGE
         return run_headless(args)
     except (PipelineError, MontageError, CheckpointError, ValueError) as exc:
