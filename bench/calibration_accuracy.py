@@ -10,7 +10,7 @@ the same folds:
 
 Prints one JSON object as the last line (and writes it to ``--json-out``).
 
-    python bench/calibration_accuracy.py [--subjects 1 2 ...] [--folds 5] [--train last-stage]
+    python bench/calibration_accuracy.py [--subjects 1 2 ...] [--folds 5] [--train heads last-stage all]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def main() -> None:
     p.add_argument("--subjects", type=int, nargs="*", default=None, help="EEGMMIDB subject numbers (default: all available, not reserved)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train", nargs="+", default=["last-stage"],
+    p.add_argument("--train", nargs="+", default=[CalibrationConfig().train],
                    help="fine-tuning mode(s) for both SAMBA variants; the first is the one the target is judged on")
     p.add_argument("--max-epochs", type=int, default=40)
     p.add_argument("--base", type=Path, default=DEFAULT_BASE)
@@ -73,10 +74,10 @@ def main() -> None:
 
     subjects = calibration_subjects(args.data_root, args.subjects)
     base = load_checkpoint(args.base) if args.base.is_file() else None
+    pre = PreprocessConfig()
     if base is not None and base.metadata.preprocessing:
         pre = PreprocessConfig.from_dict(base.metadata.preprocessing)
-    else:
-        pre = PreprocessConfig(notch=60.0)  # EEGMMIDB was recorded on 60 Hz mains
+    pre = replace(pre, notch=60.0)  # EEGMMIDB was recorded on 60 Hz mains (samba-calibrate --mains 60)
     arch = base.config if base is not None else SambaConfig()
     configs = {mode: CalibrationConfig(train=mode, folds=args.folds, seed=args.seed, max_epochs=args.max_epochs)
                for mode in args.train}

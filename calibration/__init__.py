@@ -5,7 +5,7 @@ Public API::
     from calibration import calibrate, CalibrationConfig, CalibrationReport, SambaClassifier
 
     report = calibrate(["session.fif"], "checkpoints/samba-base.samba", "subject.samba",
-                       CalibrationConfig(task="mi", train="last-stage", folds=5))
+                       CalibrationConfig(task="mi", train="heads", folds=5))
     print(report.summary())
 
     # scikit-learn style, on epochs X: (epochs, channels, samples) µV at the model rate

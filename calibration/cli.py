@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default=None,
                    help=f"event mapping: one of {sorted(PROTOCOLS)} or a JSON file (default: the task's protocol "
                         "whose markers occur in the session)")
-    p.add_argument("--train", default="last-stage", choices=TRAIN_MODES, help="what is fine-tuned (default last-stage)")
+    p.add_argument("--train", default="heads", choices=TRAIN_MODES,
+                   help="what is fine-tuned: the task head (default), also the last encoder stage, or all weights")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0 = skip; default 5)")
     p.add_argument("--max-epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")

@@ -13,8 +13,12 @@ of the *mean token logits* over the decision window, which is what the live app
 obtains by averaging a trial's token logits. The tokens before the window are context
 (warm-up of the causal state) and carry no loss.
 
-Early stopping holds out ``val_fraction`` of the training groups (stratified, so blocks
-are never split) and keeps the weights of the epoch with the lowest held-out loss.
+Training runs in two phases. First a linear probe fits the head on the frozen network's
+bottleneck tokens (:mod:`calibration.probe`: convex, L2 chosen by inner cross-validation);
+with ``train="heads"`` that is all. The other modes then fine-tune the deeper layers from
+that head with AdamW; early stopping holds out ``val_fraction`` of the training groups
+(stratified, so blocks are never split; the probe never sees them) and keeps the weights of
+the epoch with the lowest held-out loss, the probe's own if no epoch beats it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from tqdm.auto import tqdm
 from samba_core import Samba, SambaConfig, load_checkpoint
 
 from .finetune import (
-    TRAIN_MODES, adapt_heads, bottleneck_features, decision_token_start, fit_linear_probe, frozen_prefix, set_trainable,
-    trainable_forward,
+    TRAIN_MODES, adapt_heads, bottleneck_features, decision_token_start, frozen_prefix, set_trainable, trainable_forward,
 )
+from .probe import L2_GRID, fit_linear_probe
 
 #: Default learning rate per mode: the fewer weights are trained, the larger the step they tolerate.
 DEFAULT_LR = {"heads": 3e-3, "last-stage": 1e-3, "all": 3e-4}
@@ -44,15 +48,13 @@ DEFAULT_LR = {"heads": 3e-3, "last-stage": 1e-3, "all": 3e-4}
 
 @dataclass
 class EpochRecord:
-    """One training epoch (a full-batch step for the linear probe): mean losses (cross-entropy,
-    nats) and held-out balanced accuracy; ``phase`` is ``"probe"`` or ``"fine-tune"``."""
+    """One fine-tuning epoch: mean losses (cross-entropy, nats) and held-out balanced accuracy."""
 
     epoch: int
     train_loss: float
     val_loss: float
     val_balanced_accuracy: float
     seconds: float
-    phase: str = "fine-tune"
 
 
 class SambaClassifier(ClassifierMixin, BaseEstimator):
@@ -85,8 +87,8 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
         epoch start (whole tokens), so the decision does not hinge on one state warm-up.
     gain_jitter : float
         Augmentation (``train="all"`` only): epochs are scaled by ``1 + N(0, gain_jitter)``.
-    probe_steps : int
-        Full-batch steps of the linear probe that fits the head first (all modes).
+    probe_l2 : tuple of float
+        L2 strengths the linear probe chooses from by inner cross-validation (see :mod:`calibration.probe`).
     init_config : SambaConfig or None
         Network for ``base_checkpoint=None`` (default ``SambaConfig()``).
     random_state : int
@@ -96,10 +98,10 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self, base_checkpoint: str | Path | None = None, task: str = "mi", coords=None, decision_start: int = 0,
-        class_names=None, train: str = "last-stage", max_epochs: int = 40, patience: int = 8, lr: float | None = None,
+        class_names=None, train: str = "heads", max_epochs: int = 40, patience: int = 8, lr: float | None = None,
         weight_decay: float = 1e-2, batch_size: int = 16, val_fraction: float = 0.2, max_shift: float = 0.5,
-        gain_jitter: float = 0.1, probe_steps: int = 300, init_config: SambaConfig | None = None, random_state: int = 0,
-        progress: bool = False,
+        gain_jitter: float = 0.1, probe_l2: tuple[float, ...] = L2_GRID, init_config: SambaConfig | None = None,
+        random_state: int = 0, progress: bool = False,
     ) -> None:
         self.base_checkpoint = base_checkpoint
         self.task = task
@@ -115,7 +117,7 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
         self.val_fraction = val_fraction
         self.max_shift = max_shift
         self.gain_jitter = gain_jitter
-        self.probe_steps = probe_steps
+        self.probe_l2 = probe_l2
         self.init_config = init_config
         self.random_state = random_state
         self.progress = progress
@@ -169,18 +171,19 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
 
         torch.manual_seed(self.random_state)
         rng = np.random.default_rng(self.random_state)
-        tr, va = self._split(y_idx, groups)
+        # The head-only mode has no fine-tuning phase to stop early: its probe uses every trial
+        # (it picks its regularisation by inner cross-validation).
+        tr, va = (np.arange(y_idx.size), np.arange(0)) if self.train == "heads" else self._split(y_idx, groups)
         targets = torch.from_numpy(y_idx.astype(np.int64))
-        t0 = time.perf_counter()
         inputs = frozen_prefix(model, self.train, torch.from_numpy(X), coords)
         # Linear probe first (exact, seconds), then fine-tune from it: starting the deeper layers from a
         # fitted head instead of a random one keeps them from being distorted by its early gradients.
-        probe = fit_linear_probe(model.heads[self.task], bottleneck_features(model, self.train, inputs, coords),
-                                 targets, tr, va, first, max_steps=self.probe_steps)
-        seconds = (time.perf_counter() - t0) / max(len(probe), 1)
-        self.history_: list[EpochRecord] = [EpochRecord(phase="probe", seconds=seconds, **r) for r in probe]
-        best_probe = min(self.history_, key=lambda r: r.val_loss if va.size else r.train_loss)
-        self.best_epoch_, self.best_phase_ = best_probe.epoch, "probe"
+        self.probe_l2_, self.probe_path_ = fit_linear_probe(
+            model.heads[self.task], bottleneck_features(model, self.train, inputs, coords), targets, groups, tr, first,
+            l2_grid=tuple(self.probe_l2), seed=self.random_state,
+        )
+        self.history_: list[EpochRecord] = []
+        self.best_epoch_, self.best_phase_ = 0, "probe"
         if self.train != "heads" and self.max_epochs > 0:
             self._fine_tune(model, params, inputs, targets, y_idx, tr, va, coords, first, rng)
         for p in model.parameters():
@@ -222,7 +225,7 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
                 losses.append(float(loss.detach()) * batch.size)
             train_loss = float(np.sum(losses) / tr.size)
             val_loss, val_bacc = self._evaluate(model, inputs, y_idx, va, coords, first)
-            self.history_.append(EpochRecord(epoch, train_loss, val_loss, val_bacc, time.perf_counter() - t0, "fine-tune"))
+            self.history_.append(EpochRecord(epoch, train_loss, val_loss, val_bacc, time.perf_counter() - t0))
             bar.set_postfix(train=f"{train_loss:.3f}", val=f"{val_loss:.3f}", bacc=f"{val_bacc:.2f}")
             score = val_loss if va.size else train_loss
             if score < best_loss - 1e-4:

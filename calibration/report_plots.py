@@ -1,8 +1,9 @@
 """PNG plots of a calibration report (matplotlib, Agg backend: no display needed).
 
-- ``learning_curves.png``: SAMBA's training and held-out loss per epoch (per step of the
-  linear probe when only the head is trained), for the final fit and every
-  cross-validation fold, with the early-stopping point marked.
+- ``learning_curves.png``: SAMBA's linear probe (inner-CV held-out loss per L2 strength,
+  the chosen one marked) and, when deeper layers are fine-tuned, the training and held-out
+  loss and held-out balanced accuracy per epoch with the early-stopping epoch marked; for
+  the final fit and every cross-validation fold.
 - ``confusion.png``: one confusion matrix per method (summed over the test folds).
 - ``per_class_accuracy.png``: per-class accuracy of every method side by side, with the
   balanced accuracy of each method in the legend.
@@ -23,36 +24,52 @@ if TYPE_CHECKING:
     from .report import CalibrationReport
 
 
-def _phase(curve: list[dict]) -> tuple[list[dict], str]:
-    """The fine-tuning epochs of a curve when there are any, else its linear-probe steps."""
-    tuned = [r for r in curve if r.get("phase", "fine-tune") == "fine-tune"]
-    return (tuned, "fine-tune") if tuned else ([r for r in curve if r.get("phase") == "probe"], "probe")
+def _probe_panel(report: "CalibrationReport", ax) -> None:
+    """Inner-CV held-out loss of the linear probe against its L2 strength."""
+    for i, path in enumerate(report.scores.get("samba", {}).get("probe_paths", [])):
+        if path:
+            ax.plot([r["l2"] for r in path], [r["val_loss"] for r in path], "o-", color="tab:orange", alpha=0.35, lw=1,
+                    label="CV folds" if i == 0 else None)
+    path = report.final_fit.get("probe_path", [])
+    if path:
+        ax.plot([r["l2"] for r in path], [r["val_loss"] for r in path], "o-", color="tab:red", lw=2, label="final fit")
+    if report.final_fit.get("probe_l2"):
+        ax.axvline(report.final_fit["probe_l2"], color="k", ls="--", lw=1, label="chosen")
+    ax.set_xscale("log")
+    ax.set(xlabel="L2 strength", ylabel="held-out cross-entropy (nats)", title="linear probe (inner CV)")
+
+
+def _fine_tune_panels(report: "CalibrationReport", ax_loss, ax_acc) -> None:
+    """Training / held-out loss and held-out balanced accuracy per fine-tuning epoch."""
+    for i, curve in enumerate(report.scores.get("samba", {}).get("learning_curves", [])):
+        epochs = [r["epoch"] for r in curve]
+        ax_loss.plot(epochs, [r["val_loss"] for r in curve], color="tab:orange", alpha=0.35, lw=1,
+                     label="held-out (CV folds)" if i == 0 else None)
+        ax_acc.plot(epochs, [r["val_balanced_accuracy"] for r in curve], color="tab:orange", alpha=0.35, lw=1,
+                    label="CV folds" if i == 0 else None)
+    final = report.final_fit.get("history", [])
+    if final:
+        epochs = [r["epoch"] for r in final]
+        ax_loss.plot(epochs, [r["train_loss"] for r in final], color="tab:blue", lw=2, label="training (final)")
+        ax_loss.plot(epochs, [r["val_loss"] for r in final], color="tab:red", lw=2, label="held-out (final)")
+        ax_acc.plot(epochs, [r["val_balanced_accuracy"] for r in final], color="tab:red", lw=2, label="final fit")
+        if report.final_fit.get("best_phase") == "fine-tune":
+            for ax in (ax_loss, ax_acc):
+                ax.axvline(report.final_fit["best_epoch"], color="k", ls="--", lw=1)
+    if not final and not any(report.scores.get("samba", {}).get("learning_curves", [])):
+        for ax in (ax_loss, ax_acc):
+            ax.text(0.5, 0.5, f"train = {report.train}:\nno fine-tuning epochs", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy (nats)", title="fine-tuning loss")
+    ax_acc.set(xlabel="epoch", ylabel="balanced accuracy", title="early-stopping split", ylim=(0, 1.02))
+    ax_acc.axhline(1 / max(len(report.classes), 1), color="grey", ls=":", lw=1, label="chance")
 
 
 def _learning_curves(report: "CalibrationReport", path: Path) -> Path:
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    phase = "fine-tune"
-    for i, curve in enumerate(report.scores.get("samba", {}).get("learning_curves", [])):
-        records, phase = _phase(curve)
-        steps = [r["epoch"] for r in records]
-        ax_loss.plot(steps, [r["val_loss"] for r in records], color="tab:orange", alpha=0.35, lw=1,
-                     label="held-out loss (CV folds)" if i == 0 else None)
-        ax_acc.plot(steps, [r["val_balanced_accuracy"] for r in records], color="tab:orange", alpha=0.35, lw=1,
-                    label="CV folds" if i == 0 else None)
-    records, phase = _phase(report.final_fit.get("history", []))
-    if records:
-        steps = [r["epoch"] for r in records]
-        ax_loss.plot(steps, [r["train_loss"] for r in records], color="tab:blue", lw=2, label="training loss (final)")
-        ax_loss.plot(steps, [r["val_loss"] for r in records], color="tab:red", lw=2, label="held-out loss (final)")
-        ax_acc.plot(steps, [r["val_balanced_accuracy"] for r in records], color="tab:red", lw=2, label="final fit")
-        if report.final_fit.get("best_phase", phase) == phase and report.final_fit.get("best_epoch"):
-            for ax in (ax_loss, ax_acc):
-                ax.axvline(report.final_fit["best_epoch"], color="k", ls="--", lw=1, label=None)
-    xlabel = "epoch" if phase == "fine-tune" else "linear-probe step"
-    ax_loss.set(xlabel=xlabel, ylabel="cross-entropy (nats)", title=f"SAMBA {phase} loss")
-    ax_acc.set(xlabel=xlabel, ylabel="balanced accuracy", title="early-stopping split", ylim=(0, 1.02))
-    ax_acc.axhline(1 / max(len(report.classes), 1), color="grey", ls=":", lw=1, label="chance")
-    for ax in (ax_loss, ax_acc):
+    fig, (ax_probe, ax_loss, ax_acc) = plt.subplots(1, 3, figsize=(14, 4))
+    _probe_panel(report, ax_probe)
+    _fine_tune_panels(report, ax_loss, ax_acc)
+    for ax in (ax_probe, ax_loss, ax_acc):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     fig.tight_layout()

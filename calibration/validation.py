@@ -24,7 +24,8 @@ class MethodScores:
 
     fold_scores: balanced accuracy per fold; confusion: (classes, classes) counts summed over
     folds (rows true, columns predicted); per_class_accuracy: recall per class; learning_curves:
-    per fold, the fine-tuner's epoch records (empty for methods without epochs).
+    per fold, the fine-tuner's epoch records; probe_paths: per fold, the linear probe's inner-CV
+    scores per L2 strength (both empty for methods without them).
     """
 
     name: str
@@ -33,6 +34,7 @@ class MethodScores:
     per_class_accuracy: dict[str, float]
     fit_seconds: float
     learning_curves: list[list[dict]] = field(default_factory=list)
+    probe_paths: list[list[dict]] = field(default_factory=list)
 
     @property
     def balanced_accuracy(self) -> float:
@@ -94,7 +96,7 @@ def cross_validate(
     results: dict[str, MethodScores] = {}
     fold_ids = np.unique(folds)
     for name, estimator in estimators.items():
-        scores, curves = [], []
+        scores, curves, paths = [], [], []
         confusion = np.zeros((labels.size, labels.size), dtype=np.int64)
         t0 = time.perf_counter()
         for f in tqdm(fold_ids, desc=f"cv {name}", leave=False, disable=not progress):
@@ -108,10 +110,12 @@ def cross_validate(
             scores.append(float(balanced_accuracy_score(y[test], pred)))
             confusion += confusion_matrix(y[test], pred, labels=labels)
             curves.append([asdict(r) for r in getattr(model, "history_", [])])
+            paths.append(list(getattr(model, "probe_path_", [])))
         recall = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
         results[name] = MethodScores(
             name=name, fold_scores=scores, confusion=confusion.tolist(),
             per_class_accuracy={names[i]: float(r) for i, r in enumerate(recall)},
             fit_seconds=time.perf_counter() - t0, learning_curves=curves if any(curves) else [],
+            probe_paths=paths if any(paths) else [],
         )
     return results

@@ -8,9 +8,11 @@ import torch
 from sklearn.base import clone
 
 from calibration.estimator import SambaClassifier
-from calibration.finetune import adapt_heads, decision_token_start, fit_linear_probe
+from calibration.finetune import adapt_heads, decision_token_start
+from calibration.probe import L2_GRID, fit_linear_probe
 from model_fixtures import random_montage, small_config
 from samba_core import Samba, StreamingSession
+from samba_core.mamba2 import RMSNorm
 
 C, T, START = 8, 384, 96
 
@@ -39,8 +41,9 @@ def test_fit_predict_proba_learns_a_separable_rhythm():
     assert proba.shape == (16, 2) and np.allclose(proba.sum(1), 1.0, atol=1e-5)
     assert list(clf.classes_) == ["a", "b"]
     assert np.mean(clf.predict(x[32:]) == y[32:]) >= 0.8
-    assert clf.history_ and clf.history_[0].phase == "probe"
-    assert clf.n_train_ + clf.n_val_ == 32
+    assert clf.history_ == [] and clf.best_phase_ == "probe"  # head only: no fine-tuning epochs
+    assert clf.probe_l2_ in clf.probe_l2 and len(clf.probe_path_) == len(clf.probe_l2)
+    assert clf.n_train_ == 32 and clf.n_val_ == 0
 
 
 @pytest.mark.parametrize("mode, changed, frozen", [
@@ -99,18 +102,26 @@ def test_linear_probe_copes_with_a_large_shared_offset():
     y = torch.arange(n) % 2
     features = 5.0 + 0.05 * torch.randn(n, tokens, d, generator=g)
     features[:, :, 3] += 0.05 * (2 * y[:, None] - 1)
-    head = torch.nn.Sequential(small_norm(d), torch.nn.Linear(d, 2))
-    history = fit_linear_probe(head, features, y, np.arange(30), np.arange(30, 40), first_token=2)
+    head = torch.nn.Sequential(RMSNorm(d), torch.nn.Linear(d, 2))
+    l2, path = fit_linear_probe(head, features, y, np.arange(n), np.arange(30), first_token=2)
     with torch.no_grad():
         pred = head(features[:, 2:]).mean(1).argmax(-1)
-    assert (pred == y).float().mean() >= 0.95
-    assert history[-1]["val_balanced_accuracy"] >= 0.9
+    assert (pred[30:] == y[30:]).float().mean() >= 0.9  # trials the probe never saw
+    assert [r["l2"] for r in path] == list(L2_GRID) and l2 == min(path, key=lambda r: r["val_loss"])["l2"]
 
 
-def small_norm(d: int) -> torch.nn.Module:
-    from samba_core.mamba2 import RMSNorm
-
-    return RMSNorm(d)
+def test_probe_folds_standardisation_exactly_into_the_head():
+    g = torch.Generator().manual_seed(1)
+    features = torch.randn(12, 6, 8, generator=g) * 3 + 2
+    y = torch.arange(12) % 2
+    head = torch.nn.Sequential(RMSNorm(8), torch.nn.Linear(8, 2))
+    fit_linear_probe(head, features, y, np.arange(12), np.arange(12), first_token=0, l2_grid=(0.1,))
+    z = head[0](features).detach()
+    flat = z.reshape(-1, 8)
+    zs = (z - flat.mean(0)) / flat.std(0)
+    w = head[1].weight.detach() * flat.std(0)  # the standardised-space weights
+    b = head[1].bias.detach() + (head[1].weight.detach() @ flat.mean(0))
+    assert torch.allclose(head(features).detach(), zs @ w.T + b, atol=1e-4)
 
 
 def test_bad_arguments_are_named():
