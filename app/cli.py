@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--montage", type=Path, metavar="FILE", help="electrode positions file for the cap")
     p.add_argument("--device", metavar="NAME", help="device profile for channel names/positions")
     p.add_argument("--allow-drop", action="store_true", help="mask EEG channels that cannot be placed instead of failing")
+    p.add_argument("--mains", type=float, metavar="HZ",
+                   help="local mains frequency for the notch filter (50 or 60; 0 disables it); default: the checkpoint's")
     p.add_argument("--outlet-prefix", default="samba", metavar="PREFIX", help="prefix of the output stream names")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the stream (default: 10)")
     p.add_argument("--stats-every", type=float, default=5.0, metavar="S", help="seconds between status lines (default: 5)")
@@ -177,6 +179,7 @@ def run_headless(args: argparse.Namespace) -> int:
         markers = StreamSelector(name=args.markers) if args.markers else None
     config = PipelineConfig(
         stream=stream, checkpoint=checkpoint, markers=markers, outlet_prefix=args.outlet_prefix, record=args.record,
+        mains_hz=args.mains,
         decoding=DecodingConfig(backend=args.backend, smoothing_s=args.smoothing, threshold=args.threshold),
         acquisition=AcquisitionConfig(resolve_timeout_s=args.timeout),
         montage=MontageOptions(montage_file=str(args.montage) if args.montage else None, device=args.device,

@@ -13,7 +13,7 @@ filters (decoding resumed after every channel had been unusable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,8 +34,10 @@ from .timing import SampleClock
 CLOCK_SECONDS = 12.0
 
 
-def preprocess_config_of(checkpoint: LoadedCheckpoint) -> PreprocessConfig:
+def preprocess_config_of(checkpoint: LoadedCheckpoint, mains_hz: float | None = None) -> PreprocessConfig:
     """The preprocessing a checkpoint was trained with (it must resample to the model's rate).
+
+    ``mains_hz`` replaces the notch frequency with the local mains (0 disables the notch).
 
     Raises
     ------
@@ -51,6 +53,10 @@ def preprocess_config_of(checkpoint: LoadedCheckpoint) -> PreprocessConfig:
             f"checkpoint {checkpoint.path}: its preprocessing resamples to {config.target_rate:g} Hz but the model "
             f"expects {checkpoint.config.sample_rate:g} Hz; the checkpoint is inconsistent, export it again"
         )
+    if mains_hz is not None:
+        if mains_hz < 0:
+            raise PipelineError(f"mains frequency must be 50, 60 or 0 (no notch), got {mains_hz:g} Hz")
+        config = replace(config, notch=float(mains_hz) if mains_hz > 0 else None)
     return config
 
 

@@ -39,6 +39,9 @@ class PipelineConfig:
         Seconds of raw traces kept for display.
     history_tokens : int
         Probability vectors kept per head for display.
+    mains_hz : float, optional
+        Local mains frequency for the notch (50 or 60; 0 disables it), overriding the
+        checkpoint's: the mains where a model was trained need not be the user's.
     """
 
     stream: StreamSelector
@@ -52,3 +55,4 @@ class PipelineConfig:
     flush_interval_s: float = 0.5
     trace_seconds: float = 10.0
     history_tokens: int = 512
+    mains_hz: float | None = None

@@ -101,7 +101,7 @@ class LivePipeline:
         cfg = self.config
         if self._checkpoint is None:
             self._checkpoint = load_checkpoint(cfg.checkpoint)
-        preprocess = preprocess_config_of(self._checkpoint)
+        preprocess = preprocess_config_of(self._checkpoint, cfg.mains_hz)
         self._reader = StreamReader.connect(cfg.stream, cfg.acquisition.resolve_timeout_s)
         try:
             layout = self._reader.layout
