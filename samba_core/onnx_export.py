@@ -112,7 +112,8 @@ class OnnxStepRunner:
 
     def step(self, x: np.ndarray, spatial_weights: np.ndarray) -> dict[str, np.ndarray]:
         """x: (channels, hop) microvolts (NaN/inf read as 0) -> head -> logits (classes,)."""
-        x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        x = np.asarray(x, dtype=np.float32)
+        x = np.where(np.isfinite(x), x, np.float32(0.0))
         feeds = {"x": x[None], "spatial_weights": spatial_weights, **self.states}
         out = self.session.run(None, feeds)
         n = len(self.head_names)
