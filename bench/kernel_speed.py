@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -34,25 +33,7 @@ from memory_scaling import environment  # noqa: E402
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.model import Samba  # noqa: E402
 from samba_core.ssd import kernels_available  # noqa: E402
-from scaling_workloads import eeg_batch, eeg_coords, set_reference_scan, train_step  # noqa: E402
-
-
-def step_seconds(model: Samba, x: torch.Tensor, coords: torch.Tensor, reps: int) -> list[float]:
-    """Wall time of ``reps`` training steps, each measured on its own."""
-    times = []
-    for _ in range(reps):
-        if x.is_cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            train_step(model, x, coords)
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) / 1e3)
-        else:
-            t0 = time.perf_counter()
-            train_step(model, x, coords)
-            times.append(time.perf_counter() - t0)
-    return times
+from scaling_workloads import eeg_batch, eeg_coords, set_reference_scan, timed_train_step, train_step  # noqa: E402
 
 
 def measure(model: Samba, path: str, batch: int, length: int, reps: int, device: torch.device) -> dict:
@@ -64,7 +45,7 @@ def measure(model: Samba, path: str, batch: int, length: int, reps: int, device:
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        times = step_seconds(model, x, coords, reps)
+        times = [timed_train_step(model, x, coords) for _ in range(reps)]
     except torch.cuda.OutOfMemoryError:
         return {"path": path, "length": length, "batch": batch, "error": "out of memory"}
     t = statistics.median(times)

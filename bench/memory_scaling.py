@@ -76,7 +76,7 @@ from samba_core.model import Samba  # noqa: E402
 from samba_core.ssd import kernels_available  # noqa: E402
 from scaling_workloads import (  # noqa: E402
     CHANNELS, WORKLOADS, attention_context, build_model, eeg_batch, eeg_coords, fused_sdpa_backend,
-    kernel_length_cap, sync, train_step, transformer_for,
+    kernel_length_cap, sync, timed_train_step, train_step, transformer_for,
 )
 
 CUDA_LENGTHS = [16_384 * m for m in (1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)] + [
@@ -95,19 +95,7 @@ def time_steps(model: nn.Module, x: Tensor, coords: Tensor, device: torch.device
     """
     if first_s > 1.0 and device.type != "cuda":
         return first_s
-    times = []
-    for _ in range(3 if first_s <= 1.0 else 1):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            train_step(model, x, coords)
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) / 1e3)
-        else:
-            t0 = time.perf_counter()
-            train_step(model, x, coords)
-            times.append(time.perf_counter() - t0)
+    times = [timed_train_step(model, x, coords) for _ in range(3 if first_s <= 1.0 else 1)]
     return statistics.median(times)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 
 import torch
 import torch.nn.functional as F
@@ -168,3 +169,17 @@ def train_step(model: nn.Module, x: Tensor, coords: Tensor) -> None:
     """One forward + backward; gradients are freed first so that every step allocates alike."""
     model.zero_grad(set_to_none=True)
     training_loss(model, x, coords).backward()
+
+
+def timed_train_step(model: nn.Module, x: Tensor, coords: Tensor) -> float:
+    """Seconds of one ``train_step``: CUDA events on the GPU, the wall clock on the CPU."""
+    if x.is_cuda:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        train_step(model, x, coords)
+        end.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(end) / 1e3
+    t0 = time.perf_counter()
+    train_step(model, x, coords)
+    return time.perf_counter() - t0
