@@ -182,7 +182,8 @@ class MainWindow(QMainWindow):
         o = self.options
         return SessionRequest(stream=stream, checkpoint=checkpoint, backend=o.backend, smoothing_s=o.smoothing_s,
                               threshold=o.threshold, record=record, markers=markers, montage=o.montage,
-                              outlet_prefix=o.outlet_prefix, resolve_timeout_s=o.resolve_timeout_s)
+                              outlet_prefix=o.outlet_prefix, resolve_timeout_s=o.resolve_timeout_s,
+                              mains_hz=o.mains_hz)
 
     def start_decoding(self) -> None:
         self._start(None)

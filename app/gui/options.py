@@ -45,6 +45,8 @@ class GuiOptions:
         Display refresh rate (30-60 Hz).
     time_scale : float
         Factor on calibration protocol durations (1 for real runs).
+    mains_hz : float or None
+        Local mains frequency for the notch (0 disables it); None keeps the checkpoint's.
     """
 
     replay: str | None = None
@@ -61,6 +63,7 @@ class GuiOptions:
     data_dir: Path = field(default_factory=default_data_dir)
     refresh_hz: float = 30.0
     time_scale: float = 1.0
+    mains_hz: float | None = None
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.refresh_hz <= 60.0:
@@ -81,4 +84,5 @@ class GuiOptions:
             montage=MontageOptions(montage_file=str(montage_file) if montage_file else None, device=get("device"),
                                    allow_drop=bool(get("allow_drop", False))),
             outlet_prefix=get("outlet_prefix") or "samba", resolve_timeout_s=float(get("timeout") or 10.0),
+            mains_hz=get("mains"),
         )

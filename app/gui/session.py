@@ -49,6 +49,8 @@ class SessionRequest:
     outlet_prefix : str
     resolve_timeout_s : float
         Seconds to wait for the stream.
+    mains_hz : float, optional
+        Local mains frequency for the notch (see :class:`app.pipeline.PipelineConfig`).
     """
 
     stream: StreamSelector
@@ -61,6 +63,7 @@ class SessionRequest:
     montage: MontageOptions = field(default_factory=MontageOptions)
     outlet_prefix: str = "samba"
     resolve_timeout_s: float = 10.0
+    mains_hz: float | None = None
 
     def pipeline_config(self) -> PipelineConfig:
         return PipelineConfig(
@@ -68,6 +71,7 @@ class SessionRequest:
             outlet_prefix=self.outlet_prefix,
             decoding=DecodingConfig(backend=self.backend, smoothing_s=self.smoothing_s, threshold=self.threshold),
             acquisition=AcquisitionConfig(resolve_timeout_s=self.resolve_timeout_s), montage=self.montage,
+            mains_hz=self.mains_hz,
         )
 
 
