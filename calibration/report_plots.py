@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from .report import CalibrationReport
 
 
+
+def _save(fig, path: Path) -> Path:
+    """Write a report figure and free it (figures are many and Agg keeps them alive otherwise)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
 def _probe_panel(report: "CalibrationReport", ax) -> None:
     """Inner-CV held-out loss of the linear probe against its L2 strength."""
     for i, path in enumerate(report.scores.get("samba", {}).get("probe_paths", [])):
@@ -72,10 +80,7 @@ def _learning_curves(report: "CalibrationReport", path: Path) -> Path:
     for ax in (ax_probe, ax_loss, ax_acc):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _confusions(report: "CalibrationReport", path: Path) -> Path:
@@ -91,10 +96,7 @@ def _confusions(report: "CalibrationReport", path: Path) -> Path:
         ax.set_xticks(ticks, report.classes, rotation=30)
         ax.set_yticks(ticks, report.classes)
         ax.set(xlabel="predicted", ylabel="true", title=f"{name}: {report.scores[name]['balanced_accuracy']:.2f}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _per_class(report: "CalibrationReport", path: Path) -> Path:
@@ -110,10 +112,7 @@ def _per_class(report: "CalibrationReport", path: Path) -> Path:
     ax.set_xticks(x, report.classes)
     ax.set(ylabel="accuracy (CV)", ylim=(0, 1.05), title="per-class accuracy")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(methods), 3), frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def save_plots(report: "CalibrationReport", directory: Path) -> list[Path]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from samba_core import Samba, SambaConfig
+from samba_core import CheckpointMetadata, Samba, SambaConfig, save_checkpoint
+from samba_core.preprocessing import PreprocessConfig
 
 
 def small_config(**overrides) -> SambaConfig:
@@ -30,3 +33,10 @@ def random_montage(n_channels: int, seed: int = 0) -> np.ndarray:
     v = rng.normal(size=(n_channels, 3))
     v[:, 2] = np.abs(v[:, 2])
     return (0.09 * v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def save_small_checkpoint(path: Path) -> Path:
+    """A small random SAMBA model saved as a real checkpoint (256 Hz, default preprocessing)."""
+    torch.manual_seed(0)
+    model = Samba(small_config()).eval()
+    return save_checkpoint(path, model, CheckpointMetadata(sample_rate=256.0, preprocessing=PreprocessConfig().to_dict()))

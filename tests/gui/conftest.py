@@ -5,20 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-from model_fixtures import small_config
-from samba_core import CheckpointMetadata, Samba, save_checkpoint
-from samba_core.preprocessing import PreprocessConfig
+from model_fixtures import save_small_checkpoint
 
 
 @pytest.fixture(scope="session")
 def small_checkpoint(tmp_path_factory) -> Path:
     """A small random SAMBA model saved as a real checkpoint (256 Hz, default preprocessing)."""
-    torch.manual_seed(0)
-    model = Samba(small_config()).eval()
-    meta = CheckpointMetadata(sample_rate=256.0, preprocessing=PreprocessConfig().to_dict())
-    return save_checkpoint(tmp_path_factory.mktemp("gui-ckpt") / "small.samba", model, meta)
+    return save_small_checkpoint(tmp_path_factory.mktemp("gui-ckpt") / "small.samba")
 
 
 @pytest.fixture

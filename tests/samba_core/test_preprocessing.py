@@ -14,6 +14,7 @@ from samba_core.preprocessing import (
     parse_unit,
     preprocess_offline,
 )
+from real_eeg import eegmmidb_run
 from samba_core.quality import ChannelQuality, ChannelQualityMonitor
 
 
@@ -295,13 +296,7 @@ def test_bad_arguments_and_chunks_are_rejected():
 
 # ---------------------------------------------------------------------- real EEG
 def test_real_eegmmidb_recording_streams_like_offline(shared_data):
-    mne = pytest.importorskip("mne")
-    files = sorted(shared_data.glob("MNE-eegbci-data/files/eegmmidb/1.0.0/S*/S*R04.edf"))
-    if not files:
-        pytest.skip("no EEGMMIDB motor-imagery run found")
-    raw = mne.io.read_raw_edf(files[0], preload=True, verbose="error")
-    rate = raw.info["sfreq"]
-    data = raw.get_data()[:, : int(30 * rate)]  # volts, as MNE returns it
+    data, rate = eegmmidb_run(shared_data, 4, 30)  # volts, as MNE returns it
     offline = preprocess_offline(data, rate, PreprocessConfig())
     assert rate == 160 and offline.shape == (64, 30 * 256)
     monitor = ChannelQualityMonitor(64, rate)

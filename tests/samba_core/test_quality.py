@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from real_eeg import eegmmidb_run
 from samba_core.quality import ChannelQuality, ChannelQualityMonitor, QualityConfig
 
 RATE = 250
@@ -136,13 +137,8 @@ def test_bad_arguments_are_rejected():
 
 
 def test_real_eegmmidb_channels_are_mostly_good(shared_data):
-    mne = pytest.importorskip("mne")
-    files = sorted(shared_data.glob("MNE-eegbci-data/files/eegmmidb/1.0.0/S*/S*R04.edf"))
-    if not files:
-        pytest.skip("no EEGMMIDB motor-imagery run found")
-    raw = mne.io.read_raw_edf(files[0], preload=True, verbose="error")
-    rate = raw.info["sfreq"]
-    data = raw.get_data()[:, : int(20 * rate)] * 1e6
+    volts, rate = eegmmidb_run(shared_data, 4, 20)
+    data = volts * 1e6
     monitor = ChannelQualityMonitor(data.shape[0], rate)
     n_good = []
     for start in range(0, data.shape[1], int(rate // 4)):
