@@ -42,6 +42,7 @@ from .masking import MaskingConfig, masked_reconstruction_loss
 from .model import Samba
 from .pretrain_batches import Batch, CropConfig, CropSampler
 from .pretrain_data import Corpus
+from .pretrain_graph import GraphedStep, make_capturable, make_eager, set_learning_rate
 from .pretrain_export import export_pretrained
 
 STATE_FILE = "state.pt"
@@ -49,13 +50,16 @@ EXPORT_FILE = "samba-base.samba"
 METRIC_FIELDS = ["step", "loss", "mse", "nmse", "lr", "grad_norm", "samples_per_s", "elapsed_s"]
 VAL_FIELDS = ["step", "val_loss", "val_mse", "val_nmse"]
 # Fields that do not change the trajectory of the steps already taken: a resume may change them.
-_RESUMABLE = {"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every"}
+# CUDA graphs replay the same arithmetic (up to rounding), so they may change on resume too.
+_RESUMABLE = {"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every", "cuda_graphs"}
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
     """Optimisation settings. ``precision``: "bf16" (autocast on CUDA; CPU runs float32) or "fp32".
-    ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time."""
+    ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time.
+    ``cuda_graphs``: replay each training step as one CUDA graph (single-process CUDA runs; see
+    :mod:`~samba_core.pretrain_graph`); ignored, with a log line, elsewhere."""
 
     steps: int = 2000
     lr: float = 1e-3
@@ -71,6 +75,7 @@ class PretrainConfig:
     save_every: int = 250
     stop_after: int | None = None
     max_minutes: float | None = None
+    cuda_graphs: bool = False
     crops: CropConfig = field(default_factory=CropConfig)
 
     def __post_init__(self) -> None:
@@ -105,19 +110,56 @@ def crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: f
     """Per-crop (loss, mse, nmse), each (B,), on the crop's own channels and samples (padding excluded).
 
     ``nmse`` = squared error / target power on the hidden samples: 1 for predicting zeros.
+    A batch of full-length crops (the usual case) is scored in one pass over the batch; a batch
+    with shorter crops crop by crop, so that each spectrum is taken over the crop's own length.
     """
+    if all(length == batch.x.size(-1) for length in batch.lengths):
+        return _full_length_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
+    return _per_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
+
+
+def _per_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``crop_losses`` one crop at a time, each on its own length and channels."""
     losses, mses, nmses = [], [], []
     for i, (length, width) in enumerate(zip(batch.lengths, batch.widths)):
         r = recon[i : i + 1, :width, :length].float()
         t = batch.x[i : i + 1, :width, :length]
         m = batch.time_mask[i : i + 1, :length]
-        losses.append(masked_reconstruction_loss(r, t, m, None, scale_uv, masking.spectral_weight))
+        losses.append(masked_reconstruction_loss(r, t, m, None, scale_uv, spectral_weight))
         w = m.unsqueeze(1).float()
         err = ((r - t).pow(2) * w).sum()
         power = (t.pow(2) * w).sum()
         mses.append(err / (w.sum() * width).clamp_min(1) / scale_uv**2)
         nmses.append(err / power.clamp_min(1e-12))
     return torch.stack(losses), torch.stack(mses).detach(), torch.stack(nmses).detach()
+
+
+def _full_length_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``crop_losses`` for crops that fill the batch's length, with channel padding masked instead of sliced.
+
+    Same values as scoring each crop on its own (up to summation order), with no per-crop
+    operations and no shapes taken from the batch's contents: what a captured CUDA graph needs.
+    """
+    r = recon.float()
+    cm = batch.channel_mask.float()  # (B, C)
+    tm = batch.time_mask.float()  # (B, T)
+    weight = cm.unsqueeze(-1) * tm.unsqueeze(1)  # (B, C, T)
+    hidden, width = tm.sum(-1), cm.sum(-1)
+    target = torch.nan_to_num(batch.x)
+    diff = (r - target) / scale_uv
+    loss = (diff.pow(2) * weight).sum((1, 2)) / (width * hidden).clamp_min(1.0)
+    if spectral_weight > 0:
+        tmask = tm.unsqueeze(1)
+        spec_hat = torch.fft.rfft(r / scale_uv * tmask, dim=-1).abs()
+        spec = torch.fft.rfft(target / scale_uv * tmask, dim=-1).abs()
+        gap = (torch.log1p(spec_hat) - torch.log1p(spec)).abs() * cm.unsqueeze(-1)
+        loss = loss + spectral_weight * gap.sum((1, 2)) / (width * spec.size(-1)).clamp_min(1.0)
+    raw = r - batch.x
+    err = (raw.pow(2) * weight).sum((1, 2))
+    power = (batch.x.pow(2) * weight).sum((1, 2))
+    mse = err / (width * hidden).clamp_min(1.0) / scale_uv**2
+    nmse = err / power.clamp_min(1e-12)
+    return loss, mse.detach(), nmse.detach()
 
 
 def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
@@ -186,7 +228,12 @@ class Pretrainer:
         self.out = Path(out_dir)
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.progress = progress and self.rank == 0
-        self.sampler = CropSampler(corpus, config.crops, config.seed)
+        self.graphs = config.cuda_graphs and self.device.type == "cuda" and self.world == 1
+        if config.cuda_graphs and not self.graphs:
+            self.log("CUDA graphs need a single-process CUDA run: training eagerly")
+        # A captured graph needs one batch shape: pad every batch to the corpus's widest montage.
+        width = max(r.n_channels for r in corpus.recordings) if self.graphs else None
+        self.sampler = CropSampler(corpus, config.crops, config.seed, width=width)
         self.model = build_model(model_config, config).to(self.device)
         self.optimizer = _optimizer(self.model, config)
         self.step = 0
@@ -194,6 +241,12 @@ class Pretrainer:
             self._load_state()
         elif resume:
             self.log(f"no {STATE_FILE} in {self.out}: starting from scratch")
+        if self.graphs:
+            make_capturable(self.optimizer, self.device)
+            self._update = GraphedStep(self._eager_update)
+        else:
+            make_eager(self.optimizer)  # a state saved by a graphed run holds device-tensor learning rates
+            self._update = self._eager_update
         self.ddp = self.model
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -254,16 +307,26 @@ class Pretrainer:
 
     # -- steps ------------------------------------------------------------------------
     def _forward_losses(self, model, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        # A captured graph must not keep autocast's cast weights from one replay to the next.
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast, cache_enabled=not self.graphs):
             out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
         return crop_losses(out.reconstruction, batch, self.config.crops.masking, self.model_config.input_scale_uv)
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One optimiser step on this rank's share of the global batch; returns global-mean metrics."""
         lr = learning_rate(self.config, self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(self.optimizer, lr)
         self.ddp.train()
+        loss, mse, nmse, grad_norm = self._update(batch)
+        stats = torch.stack([loss.sum(), mse.sum(), nmse.sum()]).float()
+        if self.world > 1:
+            dist.all_reduce(stats)
+        stats = (stats / self.config.crops.batch_size).tolist()
+        self.step += 1
+        return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": lr, "grad_norm": float(grad_norm)}
+
+    def _eager_update(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Forward, loss, backward, clipping and the optimiser step: (per-crop loss, mse, nmse, gradient norm)."""
         loss, mse, nmse = self._forward_losses(self.ddp, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.mean().backward()
@@ -271,12 +334,7 @@ class Pretrainer:
             [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
         )
         self.optimizer.step()
-        stats = torch.stack([loss.detach().sum(), mse.sum(), nmse.sum()]).float()
-        if self.world > 1:
-            dist.all_reduce(stats)
-        stats = (stats / self.config.crops.batch_size).tolist()
-        self.step += 1
-        return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": lr, "grad_norm": float(grad_norm)}
+        return loss.detach(), mse, nmse, grad_norm
 
     @torch.no_grad()
     def validate(self) -> dict[str, float] | None:

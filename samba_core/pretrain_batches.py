@@ -100,8 +100,14 @@ def _seed(*parts: int) -> int:
 class CropSampler:
     """Deterministic crops and batches of a corpus; see the module docstring."""
 
-    def __init__(self, corpus: Corpus, config: CropConfig, seed: int = 0) -> None:
+    def __init__(self, corpus: Corpus, config: CropConfig, seed: int = 0, width: int | None = None) -> None:
+        """``width``: pad every batch to this many channels (a fixed shape, for CUDA graphs);
+        None pads to the widest crop of each global batch."""
         self.corpus, self.config, self.seed = corpus, config, int(seed)
+        widest = max(r.n_channels for r in corpus.recordings)
+        if width is not None and width < widest:
+            raise ValueError(f"width {width} is narrower than the corpus's widest recording ({widest} channels)")
+        self.width = width
         self.context = int(round(config.context_s * corpus.sample_rate))
         self.common_average = bool(corpus.preprocessing.get("common_average", False))
         # Training region of each recording: everything but the held-out tail.
@@ -144,7 +150,7 @@ class CropSampler:
         if self.config.batch_size % world:
             raise ValueError(f"global batch {self.config.batch_size} is not divisible by {world} ranks")
         crops = self.global_crops(step)
-        width = max(len(c.channels) for c in crops)
+        width = self.width or max(len(c.channels) for c in crops)
         return self.assemble(crops[rank::world], width, self.context)
 
     def assemble(self, crops: list[Crop], width: int, length: int) -> Batch:

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--min-channels", type=int, default=8)
     train.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of every recording")
     train.add_argument("--no-kernels", action="store_true", help="force the plain-PyTorch SSD scan")
+    train.add_argument("--cuda-graphs", action="store_true",
+                       help="replay each step as one CUDA graph (one GPU; removes the host launch overhead)")
     train.add_argument("--log-every", type=int, default=50)
     train.add_argument("--val-every", type=int, default=250)
     train.add_argument("--save-every", type=int, default=250)
@@ -101,7 +103,7 @@ def _train(args: argparse.Namespace) -> dict:
         steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, precision=args.precision, seed=args.seed, use_kernels=not args.no_kernels,
         log_every=args.log_every, val_every=args.val_every, save_every=args.save_every, stop_after=args.stop_after,
-        max_minutes=args.max_minutes, crops=crops,
+        max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, crops=crops,
     )
     return pretrain(corpus, _model_config(args.model_config), config, args.out, resume=args.resume,
                     progress=not args.no_progress)

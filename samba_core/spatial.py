@@ -65,7 +65,10 @@ class SpatialEmbedding(nn.Module):
         coords: (..., channels, 3) metres in the head frame; mask: (..., channels) bool, True = use.
         """
         coords, mask = _mask_coords(coords, mask)
-        if not bool(mask.any()):
+        # The check reads the mask on the host, which a step being captured as a CUDA graph
+        # cannot do; the graphed trainer checks its batches' layout before capturing.
+        capturing = mask.is_cuda and torch.cuda.is_current_stream_capturing()
+        if not capturing and not bool(mask.any()):
             raise ValueError("every channel is masked out: CDSE needs at least one usable EEG channel")
         raw = self.encoder(coords) * mask.unsqueeze(-1).to(coords.dtype)
         return raw / (raw.abs().sum(dim=-2, keepdim=True) + 1e-6)

@@ -38,31 +38,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
-import types
 
 import pytest
 import torch
 import torch.nn.functional as F
+from mamba_stub import register_selective_scan_stub
 from torch import Tensor
 
-
-def _register_selective_scan_stub() -> None:
-    """Let ``import mamba_ssm`` succeed where it was built without its Mamba1 CUDA extension.
-
-    ``mamba_ssm/__init__.py`` imports ``selective_scan_cuda`` (Mamba1 only); the Mamba2
-    Triton kernels tested here never call it. Only done on CUDA machines, and only when
-    the real extension is missing.
-    """
-    if not torch.cuda.is_available():
-        return
-    try:
-        import selective_scan_cuda  # noqa: F401
-    except ImportError:
-        sys.modules["selective_scan_cuda"] = types.ModuleType("selective_scan_cuda")
-
-
-_register_selective_scan_stub()
+register_selective_scan_stub()
 
 from samba_core import ssd  # noqa: E402  (after the stub: mamba_ssm is imported lazily by ssd)
 from samba_core.config import SambaConfig  # noqa: E402

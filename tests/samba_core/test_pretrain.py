@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import mne
@@ -14,8 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from samba_core import load_checkpoint
+from samba_core import Samba, SambaConfig, load_checkpoint
+from samba_core.masking import MaskingConfig
 from samba_core.preprocessing import PreprocessConfig
+from samba_core.pretrain import PretrainConfig, Pretrainer, _full_length_crop_losses, _per_crop_losses, crop_losses
 from samba_core.pretrain_batches import CropConfig, CropSampler
 from samba_core.pretrain_cli import main
 from samba_core.pretrain_data import CorpusError, eegbci_sources, load_corpus, reserved_subjects
@@ -123,6 +126,55 @@ def test_global_batch_is_the_same_for_one_and_two_ranks(corpus_dir: Path) -> Non
     b = sampler.batch(0)
     assert b.x.shape[1] == max(b.widths) and int(b.channel_mask.sum()) == sum(b.widths)
     assert not (b.time_mask & ~b.valid).any() and 0.3 < b.time_mask.float().mean() < 0.5
+
+
+def test_full_length_batches_are_scored_like_crop_by_crop(corpus_dir: Path) -> None:
+    sampler = CropSampler(load_corpus(corpus_dir / "corpus"), CropConfig(context_s=8, batch_size=6), seed=1)
+    batch = sampler.batch(2)
+    assert len(set(batch.widths)) > 1 and all(n == batch.x.size(-1) for n in batch.lengths)
+    gen = torch.Generator().manual_seed(0)
+    recon = (torch.randn(batch.x.shape, generator=gen) * 15) * batch.channel_mask.unsqueeze(-1)
+    for spectral in (0.0, 0.1):
+        whole = _full_length_crop_losses(recon, batch, spectral, 20.0)
+        each = _per_crop_losses(recon, batch, spectral, 20.0)
+        for a, b in zip(whole, each):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # A crop shorter than the batch is scored on its own length, by the crop-by-crop path.
+    short = sampler.assemble(sampler.global_crops(2)[:1] + [replace(sampler.global_crops(2)[1], length=1000)],
+                             max(batch.widths), sampler.context)
+    recon = torch.randn(short.x.shape, generator=gen) * short.channel_mask.unsqueeze(-1)
+    for a, b in zip(crop_losses(recon, short, MaskingConfig(), 20.0), _per_crop_losses(recon, short, 0.1, 20.0)):
+        assert torch.equal(a, b)
+
+
+def test_fixed_width_batches_train_on_the_same_losses(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir / "corpus")
+    config = CropConfig(context_s=6, batch_size=3)
+    widest, fixed = CropSampler(corpus, config, seed=4), CropSampler(corpus, config, seed=4, width=16)
+    model = Samba(SambaConfig.from_dict(TINY_MODEL)).eval()
+    for step in range(3):
+        a, b = widest.batch(step), fixed.batch(step)
+        assert b.x.shape[1] == 16 and a.widths == b.widths
+        with torch.no_grad():
+            la = crop_losses(model(a.x, a.coords, a.channel_mask, time_mask=a.time_mask).reconstruction, a,
+                             MaskingConfig(), 20.0)
+            lb = crop_losses(model(b.x, b.coords, b.channel_mask, time_mask=b.time_mask).reconstruction, b,
+                             MaskingConfig(), 20.0)
+        for x, y in zip(la, lb):
+            torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="narrower"):
+        CropSampler(corpus, config, width=4)
+
+
+def test_cuda_graphs_requested_without_a_gpu_train_eagerly_and_say_so(corpus_dir: Path, tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: test_pretrain_graph_gpu.py covers graphed runs")
+    said: list[str] = []
+    config = PretrainConfig(steps=1, cuda_graphs=True, precision="fp32", crops=CropConfig(context_s=6, batch_size=2))
+    trainer = Pretrainer(load_corpus(corpus_dir / "corpus"), SambaConfig.from_dict(TINY_MODEL), config, tmp_path,
+                         progress=False, log=said.append)
+    assert not trainer.graphs and any("training eagerly" in line for line in said)
+    assert trainer.run()["steps_done"] == 1
 
 
 def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(corpus_dir: Path) -> None:
