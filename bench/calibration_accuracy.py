@@ -16,7 +16,6 @@ Prints one JSON object as the last line (and writes it to ``--json-out``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -27,7 +26,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from json_result import emit  # noqa: E402
 from calibration.baselines import baseline_estimators  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
 from calibration.eegbci import calibration_subjects, reserved_subjects, subject_files  # noqa: E402
@@ -125,10 +126,7 @@ def main() -> None:
             "samba_method": primary, "samba": samba, "best_classic": best_classic,
             "margin": round(samba - best_classic, 4), "met": bool(samba >= best_classic + 0.05),
         }
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
+    emit(result, args.json_out)
 
 
 if __name__ == "__main__":

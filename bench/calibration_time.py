@@ -20,7 +20,6 @@ stopping triggers). Prints one JSON object as the last line (and writes it to ``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -33,7 +32,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
 from calibration.eegbci import calibration_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
@@ -125,10 +126,7 @@ def main() -> None:
     if default:
         result["target"] = {"rule": "total_s <= 60 for the default mode", "default_mode": args.default_mode,
                             "total_s": default["total_s"], "met": default["total_s"] <= 60.0}
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
+    emit(result, args.json_out)
 
 
 if __name__ == "__main__":
