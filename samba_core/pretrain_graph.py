@@ -15,7 +15,7 @@ The graph holds device addresses, so replaying it is only correct when
 - nothing in the step reads device values on the host (no ``.item()``, no data-dependent
   Python branches). ``SpatialEmbedding.weights`` skips its all-masked check while capturing.
 
-The first ``warmup`` calls run eagerly on a side stream, as CUDA graph capture requires:
+The first ``warmup`` graph-compatible calls run eagerly on a side stream, as capture requires:
 they autotune the Triton kernels and create the optimiser state. They are real training
 steps, so a graphed run follows the eager trajectory up to floating-point rounding.
 """
@@ -40,7 +40,7 @@ class GraphedStep:
             raise RuntimeError("CUDA graphs need a CUDA device")
         self.step_fn = step_fn
         self.warmup = warmup
-        self.calls = 0
+        self.warmed = 0
         self.replays = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: Batch | None = None
@@ -54,10 +54,10 @@ class GraphedStep:
         return same and all(length == batch.x.size(-1) for length in batch.lengths)
 
     def __call__(self, batch: Batch) -> tuple[Tensor, ...]:
-        self.calls += 1
         if not self.accepts(batch):
             return self.step_fn(batch)
-        if self.graph is None and self.calls <= self.warmup:
+        if self.graph is None and self.warmed < self.warmup:
+            self.warmed += 1
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
