@@ -113,7 +113,7 @@ def crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: f
     A batch of full-length crops (the usual case) is scored in one pass over the batch; a batch
     with shorter crops crop by crop, so that each spectrum is taken over the crop's own length.
     """
-    if all(length == batch.x.size(-1) for length in batch.lengths):
+    if batch.full_length:
         return _full_length_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
     return _per_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
 

@@ -88,6 +88,11 @@ class Batch:
     lengths: list[int]
     widths: list[int]
 
+    @property
+    def full_length(self) -> bool:
+        """True when every crop fills the batch's time axis (no crop was shorter than the context)."""
+        return all(length == self.x.size(-1) for length in self.lengths)
+
     def to(self, device: torch.device) -> "Batch":
         move = {k: getattr(self, k).to(device, non_blocking=True) for k in ("x", "coords", "channel_mask", "time_mask", "valid")}
         return Batch(**move, lengths=self.lengths, widths=self.widths)

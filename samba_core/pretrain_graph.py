@@ -48,10 +48,9 @@ class GraphedStep:
 
     def accepts(self, batch: Batch) -> bool:
         """True when ``batch`` can reuse the captured graph (same shapes, every crop full length)."""
-        if self.static is None:
-            return all(length == batch.x.size(-1) for length in batch.lengths)
-        same = all(getattr(batch, k).shape == getattr(self.static, k).shape for k in _TENSOR_FIELDS)
-        return same and all(length == batch.x.size(-1) for length in batch.lengths)
+        if not batch.full_length:
+            return False
+        return self.static is None or all(getattr(batch, k).shape == getattr(self.static, k).shape for k in _TENSOR_FIELDS)
 
     def __call__(self, batch: Batch) -> tuple[Tensor, ...]:
         if not self.accepts(batch):
