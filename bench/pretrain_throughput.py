@@ -43,7 +43,7 @@ from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig, temporal_span_mask  # noqa: E402
 from samba_core.pretrain import PretrainConfig, build_model, crop_losses  # noqa: E402
 from samba_core.pretrain_batches import Batch  # noqa: E402
-from samba_core.pretrain_graph import GraphedStep, make_capturable  # noqa: E402
+from samba_core.pretrain_graph import GraphedStep, set_capturable  # noqa: E402
 from samba_core.ssd import kernels_available  # noqa: E402
 
 
@@ -64,8 +64,7 @@ def run_case(length: int, use_kernels: bool, graphs: bool, args, device: torch.d
     model = build_model(config, PretrainConfig(use_kernels=use_kernels)).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
-    if graphs:
-        make_capturable(opt, device)
+    set_capturable(opt, graphs, device)
     batch = make_batch(args.batch, args.channels, length, config.sample_rate, device)
     autocast = args.precision == "bf16" and device.type == "cuda"
     masking = MaskingConfig()

@@ -42,7 +42,7 @@ from .masking import MaskingConfig, masked_reconstruction_loss
 from .model import Samba
 from .pretrain_batches import Batch, CropConfig, CropSampler
 from .pretrain_data import Corpus
-from .pretrain_graph import GraphedStep, make_capturable, make_eager, set_learning_rate
+from .pretrain_graph import GraphedStep, set_capturable, set_learning_rate
 from .pretrain_export import export_pretrained
 
 STATE_FILE = "state.pt"
@@ -241,12 +241,9 @@ class Pretrainer:
             self._load_state()
         elif resume:
             self.log(f"no {STATE_FILE} in {self.out}: starting from scratch")
-        if self.graphs:
-            make_capturable(self.optimizer, self.device)
-            self._update = GraphedStep(self._eager_update)
-        else:
-            make_eager(self.optimizer)  # a state saved by a graphed run holds device-tensor learning rates
-            self._update = self._eager_update
+        # Also converts a resumed state saved in the other mode (device-tensor vs float learning rates).
+        set_capturable(self.optimizer, self.graphs, self.device)
+        self._update = GraphedStep(self._eager_update) if self.graphs else self._eager_update
         self.ddp = self.model
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None

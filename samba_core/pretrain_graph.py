@@ -10,8 +10,8 @@ The graph holds device addresses, so replaying it is only correct when
 - every batch has the captured shapes and only full-length crops (:meth:`GraphedStep.accepts`;
   the trainer pads batches to a fixed channel count). Any other batch runs eagerly,
   through the same step function, on the same parameters and optimiser state;
-- parameters, gradients and optimiser state are updated in place (AdamW with
-  ``capturable=True`` and a device-tensor learning rate, set with ``fill_`` before a replay);
+- parameters, gradients and optimiser state are updated in place (AdamW made capturable by
+  :func:`set_capturable`, its learning rate a device tensor set with ``fill_`` before a replay);
 - nothing in the step reads device values on the host (no ``.item()``, no data-dependent
   Python branches). ``SpatialEmbedding.weights`` skips its all-masked check while capturing.
 
@@ -85,28 +85,20 @@ class GraphedStep:
         self.graph = graph
 
 
-def make_capturable(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    """Switch an Adam-family optimiser, its state included, to the in-place form a CUDA graph can replay.
+def set_capturable(optimizer: torch.optim.Optimizer, capturable: bool, device: torch.device) -> None:
+    """Put an Adam-family optimiser, its state included, in the form a CUDA graph can replay, or back.
 
-    The learning rate becomes a device tensor (set it with ``set_learning_rate``) and the step
-    counters move to the device. Also used after loading a state saved by an eager run.
+    Capturable: the learning rate is a device tensor (set it with ``set_learning_rate``) and
+    the step counters live on ``device``. Eager: a float learning rate, counters on the host.
+    Also applied after loading a state, which may have been saved in the other form.
     """
     for group in optimizer.param_groups:
-        group["lr"] = torch.tensor(float(group["lr"]), device=device)
-        group["capturable"] = True
+        lr = float(group["lr"])
+        group["lr"] = torch.tensor(lr, device=device) if capturable else lr
+        group["capturable"] = capturable
     for state in optimizer.state.values():
         if "step" in state:
-            state["step"] = torch.as_tensor(state["step"], dtype=torch.float32).to(device)
-
-
-def make_eager(optimizer: torch.optim.Optimizer) -> None:
-    """Undo :func:`make_capturable` (a state saved by a graphed run, loaded by an eager one)."""
-    for group in optimizer.param_groups:
-        group["lr"] = float(group["lr"])
-        group["capturable"] = False
-    for state in optimizer.state.values():
-        if "step" in state:
-            state["step"] = torch.as_tensor(state["step"], dtype=torch.float32).cpu()
+            state["step"] = torch.as_tensor(state["step"], dtype=torch.float32).to(device if capturable else "cpu")
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -118,4 +110,4 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
             group["lr"] = lr
 
 
-__all__ = ["GraphedStep", "make_capturable", "make_eager", "set_learning_rate"]
+__all__ = ["GraphedStep", "set_capturable", "set_learning_rate"]
