@@ -41,7 +41,7 @@ register_selective_scan_stub()
 
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig, temporal_span_mask  # noqa: E402
-from samba_core.pretrain import PretrainConfig, build_model, crop_losses  # noqa: E402
+from samba_core.pretrain import PretrainConfig, build_model, update_step  # noqa: E402
 from samba_core.pretrain_batches import Batch  # noqa: E402
 from samba_core.pretrain_graph import GraphedStep, set_capturable  # noqa: E402
 from samba_core.ssd import kernels_available  # noqa: E402
@@ -69,20 +69,13 @@ def run_case(length: int, use_kernels: bool, graphs: bool, args, device: torch.d
     autocast = args.precision == "bf16" and device.type == "cuda"
     masking = MaskingConfig()
 
-    def update(b: Batch) -> tuple[torch.Tensor]:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast, cache_enabled=not graphs):
-            out = model(b.x, b.coords, b.channel_mask, time_mask=b.time_mask, decoder=True)
-        loss = crop_losses(out.reconstruction, b, masking, config.input_scale_uv)[0].mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        return (loss.detach(),)
+    def update(b: Batch) -> tuple[torch.Tensor, ...]:
+        return update_step(model, opt, b, masking, config.input_scale_uv, 1.0, autocast=autocast, graphs=graphs)
 
     run = GraphedStep(update) if graphs else update
 
     def step() -> float:
-        return run(batch)[0].item()
+        return run(batch)[0].mean().item()
 
     # Graphs: the GraphedStep's eager warm-up calls and its capture stay out of the timing too.
     for _ in range(args.warmup + (run.warmup + 1 if graphs else 0)):

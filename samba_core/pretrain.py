@@ -162,6 +162,33 @@ def _full_length_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float
     return loss, mse.detach(), nmse.detach()
 
 
+def forward_losses(model: torch.nn.Module, batch: Batch, masking: MaskingConfig, scale_uv: float, *,
+                   autocast: bool, graphs: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """TSRM forward pass over a batch and its per-crop (loss, mse, nmse); ``autocast``: bf16.
+
+    ``graphs``: the pass is (or will be) captured as a CUDA graph, which must not keep
+    autocast's cast weights from one replay to the next.
+    """
+    with torch.autocast(batch.x.device.type, dtype=torch.bfloat16, enabled=autocast, cache_enabled=not graphs):
+        out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
+    return crop_losses(out.reconstruction, batch, masking, scale_uv)
+
+
+def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, masking: MaskingConfig,
+                scale_uv: float, grad_clip: float, *, autocast: bool, graphs: bool = False) -> tuple[Tensor, ...]:
+    """One training step: forward, loss, backward, gradient clipping and the optimiser step.
+
+    Returns (per-crop loss, mse, nmse, gradient norm) as device tensors, read by the caller
+    when it needs them, so the step itself never waits on the device.
+    """
+    loss, mse, nmse = forward_losses(model, batch, masking, scale_uv, autocast=autocast, graphs=graphs)
+    optimizer.zero_grad(set_to_none=True)
+    loss.mean().backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
+    optimizer.step()
+    return loss.detach(), mse, nmse, grad_norm
+
+
 def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
     """The network at its seeded initialisation; heads frozen (pretraining does not train them)."""
     torch.manual_seed(config.seed)
@@ -304,10 +331,8 @@ class Pretrainer:
 
     # -- steps ------------------------------------------------------------------------
     def _forward_losses(self, model, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
-        # A captured graph must not keep autocast's cast weights from one replay to the next.
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast, cache_enabled=not self.graphs):
-            out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
-        return crop_losses(out.reconstruction, batch, self.config.crops.masking, self.model_config.input_scale_uv)
+        return forward_losses(model, batch, self.config.crops.masking, self.model_config.input_scale_uv,
+                              autocast=self.autocast, graphs=self.graphs)
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One optimiser step on this rank's share of the global batch; returns global-mean metrics."""
@@ -323,15 +348,9 @@ class Pretrainer:
         return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": lr, "grad_norm": float(grad_norm)}
 
     def _eager_update(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Forward, loss, backward, clipping and the optimiser step: (per-crop loss, mse, nmse, gradient norm)."""
-        loss, mse, nmse = self._forward_losses(self.ddp, batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.mean().backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(
-            [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
-        )
-        self.optimizer.step()
-        return loss.detach(), mse, nmse, grad_norm
+        """:func:`update_step` with this run's model, optimiser and settings."""
+        return update_step(self.ddp, self.optimizer, batch, self.config.crops.masking, self.model_config.input_scale_uv,
+                           self.config.grad_clip, autocast=self.autocast, graphs=self.graphs)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float] | None:
@@ -464,4 +483,5 @@ def pretrain(
     return Pretrainer(corpus, model_config, config, out_dir, resume=resume, progress=progress, log=log).run()
 
 
-__all__ = ["PretrainConfig", "Pretrainer", "build_model", "crop_losses", "learning_rate", "pretrain"]
+__all__ = ["PretrainConfig", "Pretrainer", "build_model", "crop_losses", "forward_losses", "learning_rate", "pretrain",
+           "update_step"]
