@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,20 +49,11 @@ from calibration.eegbci import calibration_subjects, reserved_subjects, subject_
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
 from calibration.recording import read_recording  # noqa: E402
-from calibration.validation import make_folds  # noqa: E402
+from calibration.validation import cross_validate, make_folds  # noqa: E402
 from samba_core import load_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
 EVALUATED_RUNS = ("R04", "R08", "R12")
-
-
-def out_of_fold_predictions(estimator, X: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Predicted class of every epoch by the model that did not train on it."""
-    pred = np.empty_like(y)
-    for f in np.unique(folds):
-        train, test = folds != f, folds == f
-        pred[test] = clone(estimator).fit(X[train], y[train]).predict(X[test])
-    return pred
 
 
 def paired_trial_statistics(correct_a: np.ndarray, correct_b: np.ndarray, seed: int = 0,
@@ -128,8 +118,9 @@ def main() -> None:
             folds = make_folds(epochs.y, epochs.groups, args.folds, r)
             estimators = {f"pretrained:{name}": samba_estimator(path, epochs, "mi", config) for name, (path, _) in bases.items()}
             estimators["random"] = samba_estimator(None, epochs, "mi", config, init_config=first.config)
-            for m, est in estimators.items():
-                pred = out_of_fold_predictions(est, epochs.x, epochs.y, folds)
+            scores = cross_validate(estimators, epochs.x, epochs.y, folds, epochs.groups, epochs.classes)
+            for m, s in scores.items():
+                pred = np.asarray(s.predictions)
                 correct[m] += pred == epochs.y
                 per_repeat[m].append(round(float(balanced_accuracy_score(epochs.y, pred)), 4))
             print(f"S{subject:03d} repeat {r}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in per_repeat.items()),

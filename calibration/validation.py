@@ -25,7 +25,9 @@ class MethodScores:
     fold_scores: balanced accuracy per fold; confusion: (classes, classes) counts summed over
     folds (rows true, columns predicted); per_class_accuracy: recall per class; learning_curves:
     per fold, the fine-tuner's epoch records; probe_paths: per fold, the linear probe's inner-CV
-    scores per L2 strength (both empty for methods without them).
+    scores per L2 strength (both empty for methods without them); predictions: every epoch's
+    class as predicted by the fold model that did not train on it (epoch order), so methods
+    can be compared trial by trial.
     """
 
     name: str
@@ -35,6 +37,7 @@ class MethodScores:
     fit_seconds: float
     learning_curves: list[list[dict]] = field(default_factory=list)
     probe_paths: list[list[dict]] = field(default_factory=list)
+    predictions: list[int] = field(default_factory=list)
 
     @property
     def balanced_accuracy(self) -> float:
@@ -97,6 +100,7 @@ def cross_validate(
     fold_ids = np.unique(folds)
     for name, estimator in estimators.items():
         scores, curves, paths = [], [], []
+        predictions = np.empty_like(y)
         confusion = np.zeros((labels.size, labels.size), dtype=np.int64)
         t0 = time.perf_counter()
         for f in tqdm(fold_ids, desc=f"cv {name}", leave=False, disable=not progress):
@@ -107,6 +111,7 @@ def cross_validate(
                 kwargs["groups"] = groups[train]
             model.fit(X[train], y[train], **kwargs)
             pred = model.predict(X[test])
+            predictions[test] = pred
             scores.append(float(balanced_accuracy_score(y[test], pred)))
             confusion += confusion_matrix(y[test], pred, labels=labels)
             curves.append([asdict(r) for r in getattr(model, "history_", [])])
@@ -116,6 +121,6 @@ def cross_validate(
             name=name, fold_scores=scores, confusion=confusion.tolist(),
             per_class_accuracy={names[i]: float(r) for i, r in enumerate(recall)},
             fit_seconds=time.perf_counter() - t0, learning_curves=curves if any(curves) else [],
-            probe_paths=paths if any(paths) else [],
+            probe_paths=paths if any(paths) else [], predictions=predictions.tolist(),
         )
     return results

@@ -60,3 +60,6 @@ def test_every_method_sees_the_same_folds():
         assert len(r.fold_scores) == 4 and np.sum(r.confusion) == 24
         assert r.balanced_accuracy == pytest.approx(0.5)  # a majority-class guess is at chance
         assert set(r.per_class_accuracy) == {"left", "right"}
+        for f in range(4):  # out of fold: each epoch predicted by the model of the fold it was left out of
+            majority = np.argmax(np.bincount(y[folds != f]))
+            assert all(r.predictions[i] == majority for i in np.flatnonzero(folds == f))
