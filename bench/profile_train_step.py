@@ -92,7 +92,7 @@ def main() -> None:
         for _ in range(args.steps):
             phases()
     events = prof.key_averages()
-    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top)
+    table = events.table(sort_by="self_cpu_time_total", row_limit=args.top)
     print(table)
     kernel_events = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
     launches = [e for e in prof.events() if e.name in ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx",
