@@ -19,7 +19,7 @@ from gpu_setup import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()
 
-from samba_core.pretrain_cli import main  # noqa: E402
+from samba_core.pretraining.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import CheckpointMetadata, load_checkpoint, save_checkpoint
-from .pretrain_data import Corpus, Recording
+from .pretraining.corpus import Corpus, Recording
 
 
 @dataclass(frozen=True)

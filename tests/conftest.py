@@ -10,6 +10,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: liblsl reads its configuration once, when it loads: every LSL test stays on this machine.
+LSL_CONFIG = REPO_ROOT / "tests" / "lsl_api.cfg"
+os.environ["LSLAPICFG"] = str(LSL_CONFIG)
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 

@@ -18,10 +18,10 @@ import torch
 from samba_core import Samba, SambaConfig, load_checkpoint
 from samba_core.masking import MaskingConfig
 from samba_core.preprocessing import PreprocessConfig
-from samba_core.pretrain import PretrainConfig, Pretrainer, _full_length_crop_losses, _per_crop_losses, crop_losses
-from samba_core.pretrain_batches import CropConfig, CropSampler
-from samba_core.pretrain_cli import main
-from samba_core.pretrain_data import CorpusError, eegbci_sources, load_corpus, reserved_subjects
+from samba_core.pretraining.trainer import PretrainConfig, Pretrainer, _full_length_crop_losses, _per_crop_losses, crop_losses
+from samba_core.pretraining.batches import CropConfig, CropSampler
+from samba_core.pretraining.cli import main
+from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
 
 TINY_MODEL = {
     "spatial_channels": 8, "spatial_hidden": 16, "fourier_features": 4, "dims": [16, 24, 32],
@@ -218,7 +218,7 @@ def test_two_process_ddp_follows_the_single_process_losses(corpus_dir: Path) -> 
     env.update(OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-         "samba_core.pretrain_cli", *common, "--out", str(corpus_dir / "two")],
+         "samba_core.pretraining.cli", *common, "--out", str(corpus_dir / "two")],
         env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -8,7 +8,7 @@ The network is causal, so this is forecasting a hidden stretch from its past.
 Each crop's loss is normalised on its own (its channels, its hidden samples) and a batch's
 loss is the mean over crops. Data-parallel ranks each average their share and DDP
 averages the gradients, which is then exactly the gradient of the global batch mean:
-with the rank-strided crops of :mod:`~samba_core.pretrain_batches`, one GPU and N GPUs
+with the rank-strided crops of :mod:`~samba_core.pretraining.batches`, one GPU and N GPUs
 follow the same training trajectory up to floating-point rounding.
 
 Out folder: ``state.pt`` (model, optimiser, step, RNG: what ``resume`` needs),
@@ -36,14 +36,14 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from .config import SambaConfig
-from .mamba2 import Mamba2Mixer
-from .masking import MaskingConfig, masked_reconstruction_loss
-from .model import Samba
-from .pretrain_batches import Batch, CropConfig, CropSampler
-from .pretrain_data import Corpus
-from .pretrain_graph import GraphedStep, set_capturable, set_learning_rate
-from .pretrain_export import export_pretrained
+from ..config import SambaConfig
+from ..mamba2 import Mamba2Mixer
+from ..masking import MaskingConfig, masked_reconstruction_loss
+from ..model import Samba
+from .batches import Batch, CropConfig, CropSampler
+from .corpus import Corpus
+from .graph import GraphedStep, set_capturable, set_learning_rate
+from .export import export_pretrained
 
 STATE_FILE = "state.pt"
 EXPORT_FILE = "samba-base.samba"
@@ -59,7 +59,7 @@ class PretrainConfig:
     """Optimisation settings. ``precision``: "bf16" (autocast on CUDA; CPU runs float32) or "fp32".
     ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time.
     ``cuda_graphs``: replay each training step as one CUDA graph (single-process CUDA runs; see
-    :mod:`~samba_core.pretrain_graph`); ignored, with a log line, elsewhere."""
+    :mod:`~samba_core.pretraining.graph`); ignored, with a log line, elsewhere."""
 
     steps: int = 2000
     lr: float = 1e-3
@@ -436,7 +436,7 @@ class Pretrainer:
     # -- results ------------------------------------------------------------------------
     def finish(self, start_step: int, seconds: float) -> dict[str, Any]:
         """Write summary.json and the exported checkpoint (rank 0); return the summary."""
-        from .ssd import kernels_available
+        from ..ssd import kernels_available
 
         summary = {
             "steps_done": self.step, "steps": self.config.steps, "steps_this_run": self.step - start_step,

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .masking import MaskingConfig, temporal_span_mask
-from .pretrain_data import Corpus, CorpusError
+from ..masking import MaskingConfig, temporal_span_mask
+from .corpus import Corpus, CorpusError
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ import json
 import sys
 from pathlib import Path
 
-from .config import SambaConfig
-from .masking import MaskingConfig
-from .pretrain_batches import CropConfig
-from .pretrain_data import CorpusError, load_corpus, prepare_corpus
+from ..config import SambaConfig
+from ..masking import MaskingConfig
+from .batches import CropConfig
+from .corpus import CorpusError, load_corpus, prepare_corpus
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     prep = sub.add_parser("prepare", help="read, place and preprocess a corpus spec into a folder")
-    prep.add_argument("--spec", required=True, type=Path, help="corpus spec JSON (see samba_core.pretrain_data)")
+    prep.add_argument("--spec", required=True, type=Path, help="corpus spec JSON (see samba_core.pretraining.corpus)")
     prep.add_argument("--out", required=True, type=Path, help="prepared corpus folder")
 
     train = sub.add_parser("train", help="TSRM pretraining")
@@ -82,7 +82,7 @@ def _model_config(path: Path | None) -> SambaConfig:
 
 
 def _train(args: argparse.Namespace) -> dict:
-    from .pretrain import PretrainConfig, pretrain, init_distributed
+    from .trainer import PretrainConfig, pretrain, init_distributed
 
     rank, _, _ = init_distributed()
     if args.spec is not None:
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 dist.destroy_process_group()
             print(json.dumps({"steps_done": summary["steps_done"], "final": summary["final"]}))
         else:
-            from .mi_head import MIHeadConfig, train_mi_head
+            from ..mi_head import MIHeadConfig, train_mi_head
 
             config = MIHeadConfig(runs=tuple(args.runs), iterations=args.iterations)
             report = train_mi_head(args.checkpoint, load_corpus(args.corpus), args.out, config, args.recordings)

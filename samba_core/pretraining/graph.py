@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .pretrain_batches import Batch
+from .batches import Batch
 
 _TENSOR_FIELDS = ("x", "coords", "channel_mask", "time_mask", "valid")
 

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .preprocessing import PreprocessConfig, preprocess_offline
+from ..preprocessing import PreprocessConfig, preprocess_offline
 
 CORPUS_FORMAT = "samba-pretrain-corpus"
 CORPUS_VERSION = 1

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointMetadata, save_checkpoint
-from .model import Samba
-from .pretrain_batches import CropConfig
-from .pretrain_data import Corpus
+from ..checkpoint import CheckpointMetadata, save_checkpoint
+from ..model import Samba
+from .batches import CropConfig
+from .corpus import Corpus
 
 
 def pretraining_provenance(corpus: Corpus, crops: CropConfig, seed: int, summary: dict[str, Any]) -> dict[str, Any]:
