@@ -32,6 +32,8 @@ def pretraining_provenance(corpus: Corpus, crops: CropConfig, seed: int, summary
             # Mains notch of the recording sites; live use takes the one in "preprocessing".
             "notch_hz": sorted({e.get("notch") for e in manifest.get("recordings", [])}, key=str),
             "skipped_subjects": manifest.get("skipped_subjects", []),
+            # Subjects a leave-subjects-out view (bench/fold_corpora.py) withheld from this base.
+            "excluded_subjects": manifest.get("excluded_subjects", []),
             "rejected": [{"name": e["name"], "reason": e["reason"]} for e in manifest.get("rejected", [])],
         },
     }
