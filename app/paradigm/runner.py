@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.pipeline import LivePipeline, PipelineConfig, RecordingSummary
+from app.pipeline import Decision, LivePipeline, PipelineConfig, RecordingSummary
 
 from .cue_outlet import SentMarker
 from .displays import screen_text
@@ -75,7 +75,7 @@ def run_paradigm(
     protocol: CueProtocol, config: PipelineConfig, run_dir: str | Path, *, seed: int | None = None,
     time_scale: float = 1.0, frame_s: float = 0.01, connect_timeout_s: float = CONNECT_TIMEOUT_S,
     cue_stream: str = "samba-cues", on_event: Callable[[TimerEvent], None] | None = None,
-    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    on_decision: Callable[[Decision], None] | None = None, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
 ) -> ParadigmResult:
     """Record one run of ``protocol`` on the EEG stream of ``config``, headless.
 
@@ -99,6 +99,9 @@ def run_paradigm(
         Name of the LSL cue stream.
     on_event : callable(TimerEvent), optional
         Called for every step, marker and the end, in order (e.g. to show or log the screen).
+    on_decision : callable(Decision), optional
+        Called in the pipeline's worker thread with every decision of the running model
+        (e.g. to move a feedback bar); keep it fast.
     clock, sleep : callable
         Monotonic clock (s) and sleep; the timeline only depends on the clock's readings.
 
@@ -118,7 +121,8 @@ def run_paradigm(
     """
     run = ParadigmRun(protocol, run_dir, seed=seed, time_scale=time_scale, cue_stream=cue_stream)
     run.run_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = LivePipeline(replace(config, markers=run.cue_selector, record=run.live_recording))
+    pipeline = LivePipeline(replace(config, markers=run.cue_selector, record=run.live_recording),
+                            on_decision=on_decision)
     try:
         pipeline.start()
     except BaseException:

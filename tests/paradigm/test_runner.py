@@ -32,9 +32,9 @@ def config_for(source: SyntheticEEGSource, checkpoint: Path) -> PipelineConfig:
 
 def test_a_headless_run_sends_every_cue_on_lsl_and_writes_the_session_file(amplifier, small_checkpoint, tmp_path):
     protocol = load_protocol(SHORT)
-    events = []
+    events, decisions = [], []
     result = run_paradigm(protocol, config_for(amplifier, small_checkpoint), tmp_path / "run", seed=4, time_scale=0.5,
-                          cue_stream=unique_name("cues"), on_event=events.append)
+                          cue_stream=unique_name("cues"), on_event=events.append, on_decision=decisions.append)
     # The timeline: every step once, the cues in the seeded order, then the end.
     expected = [f"cue/{c}" for c in trial_order(protocol, 4)]
     sent = [m.text for m in result.sent]
@@ -54,6 +54,8 @@ def test_a_headless_run_sends_every_cue_on_lsl_and_writes_the_session_file(ampli
     info = json.loads((result.run_dir / "run.json").read_text())
     assert info["seed"] == 4 and info["protocol"] == "short-mi" and [m["text"] for m in info["markers"]] == sent
     assert Counter(d for d, _ in cues) == {"cue/left": 3, "cue/right": 3}
+    # The running model decoded throughout, and its decisions reached the caller and the live recording.
+    assert decisions and result.recording.n_decisions == len(decisions)
 
 
 def test_an_interrupted_run_keeps_the_recording_and_the_markers_sent(amplifier, small_checkpoint, tmp_path):
