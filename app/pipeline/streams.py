@@ -149,7 +149,8 @@ def not_found_advice(selector: StreamSelector) -> str:
     if selector.replay_of is not None:
         return (
             f"This stream is the replay of {selector.replay_of}, played by SAMBA-Live on this machine (no hardware "
-            "is involved), so LSL on this machine cannot see its own streams: a liblsl configuration file "
+            "is involved); a replay that plays but is not found means LSL does not see this machine's own "
+            "streams: a liblsl configuration file "
             "(LSLAPICFG, lsl_api.cfg) may restrict discovery (ResolveScope, KnownPeers) or a firewall may block "
             "UDP on the loopback interface. See 'Restricted LSL configurations' in the README; "
             "`samba-live --list-streams` shows what LSL sees."
