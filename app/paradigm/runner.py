@@ -75,7 +75,8 @@ def run_paradigm(
     protocol: CueProtocol, config: PipelineConfig, run_dir: str | Path, *, seed: int | None = None,
     time_scale: float = 1.0, frame_s: float = 0.01, connect_timeout_s: float = CONNECT_TIMEOUT_S,
     cue_stream: str = "samba-cues", on_event: Callable[[TimerEvent], None] | None = None,
-    on_decision: Callable[[Decision], None] | None = None, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    on_decision: Callable[[Decision], None] | None = None,
+    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
 ) -> ParadigmResult:
     """Record one run of ``protocol`` on the EEG stream of ``config``, headless.
 
