@@ -171,7 +171,7 @@ def run_headless(args: argparse.Namespace) -> int:
     player = None
     if args.replay is not None:
         player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop)
-        stream, markers = StreamSelector(name=player.name), (
+        stream, markers = StreamSelector.of_replay(player.name, player.source), (
             StreamSelector(name=player.marker_stream) if player.marker_stream else None)
         log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
     else:

@@ -27,6 +27,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import sys
 import tempfile
 import time
 import uuid
@@ -36,6 +37,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsl_setup import use_machine_only_lsl  # noqa: E402
+
+use_machine_only_lsl()  # before anything loads liblsl
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "checkpoints" / "samba-base.samba"

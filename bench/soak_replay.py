@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +29,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsl_setup import use_machine_only_lsl  # noqa: E402
+
+use_machine_only_lsl()  # before anything loads liblsl
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "checkpoints" / "samba-base.samba"

@@ -2,22 +2,23 @@
 
 The stages, each started by the end of the previous one and none blocking the GUI thread:
 
-1. ``preparing``: open the cue outlet, (re)start the live pipeline on the selected stream
-   with recording on and the cue stream as its marker input, and wait until the recorder
-   is connected to the cues (a marker sent earlier would be lost);
-2. ``running``: the protocol timer, driven by a 60 Hz QTimer, says which screen to show
-   and which markers to send;
-3. ``saving``: stop the pipeline (it writes the live FIF), then write the session file
-   (:func:`app.gui.session_file.finalize_session`) on a helper thread;
+1. ``preparing``: open the run (:class:`app.paradigm.ParadigmRun`: schedule and cue outlet),
+   (re)start the live pipeline on the selected stream with recording on and the cue stream
+   as its marker input, and wait until the recorder is connected to the cues (a marker
+   sent earlier would be lost);
+2. ``running``: a 60 Hz QTimer drives the run's timeline, which sends the markers and says
+   which screen to show;
+3. ``saving``: stop the pipeline (it writes the live FIF), then write ``run.json`` and the
+   session file (:meth:`app.paradigm.ParadigmRun.finish`) on a helper thread;
 4. ``training``: ``samba-calibrate`` in a QProcess (:class:`app.gui.trainer.TrainerProcess`);
 5. ``done`` (or ``failed`` at any point, with a message).
 
-No widget here: the calibration tab shows what the signals say.
+No widget here: the calibration tab shows what the signals say. The same run, without Qt,
+is :func:`app.paradigm.run_paradigm`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +26,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.pipeline import StreamSelector
+from app.paradigm import CueProtocol, ParadigmRun, SessionFile, new_run_dir
 
-from .cue_outlet import CueOutlet
-from .protocol import CueProtocol
-from .protocol_timer import ProtocolTimer, build_schedule
 from .session import LiveSession, SessionRequest
-from .session_file import SessionFile, finalize_session
 from .trainer import TrainerProcess, TrainingJob
 
 IDLE, PREPARING, RUNNING, SAVING, TRAINING, DONE, FAILED = (
@@ -89,13 +86,11 @@ class CalibrationRun(QObject):
         self.session, self.make_request, self.data_dir, self.time_scale = session, make_request, Path(data_dir), time_scale
         self.stage = IDLE
         self.protocol: CueProtocol | None = None
-        self.timer: ProtocolTimer | None = None
-        self.outlet: CueOutlet | None = None
+        self.paradigm: ParadigmRun | None = None
         self.request: SessionRequest | None = None
         self.run_dir: Path | None = None
         self.session_file: SessionFile | None = None
         self.report = None
-        self.seed = 0
         self.last_error = ""
         self._pipeline_ready = False
         self._prepare_deadline = 0.0
@@ -117,20 +112,18 @@ class CalibrationRun(QObject):
         if self.stage in BUSY:
             return False
         self.train = train
+        self.run_dir = new_run_dir(self.data_dir, protocol)
+        self.paradigm = ParadigmRun(protocol, self.run_dir, time_scale=self.time_scale)
         try:
-            self.run_dir = self.data_dir / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{protocol.name}"
-            self.outlet = CueOutlet()
-            markers = StreamSelector(name=self.outlet.name, source_id=self.outlet.source_id)
-            self.request = self.make_request(record=self.run_dir / "live.fif", markers=markers)
+            self.request = self.make_request(record=self.paradigm.live_recording, markers=self.paradigm.cue_selector)
         except ValueError as exc:
-            self._close_outlet()
+            self.paradigm.abort()
             self.fail(str(exc))
             return False
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.protocol, self.seed = protocol, int(time.time()) % 100_000
-        self.timer = ProtocolTimer(build_schedule(protocol, self.seed, self.time_scale))
+        self.protocol = protocol
         self.session_file, self.report = None, None
-        self.trial_changed.emit(0, self.timer.n_trials)
+        self.trial_changed.emit(0, self.paradigm.timer.n_trials)
         self._set_stage(PREPARING, "connecting the recorder to the stream and the cue markers…")
         self._pipeline_ready = False
         self._prepare_deadline = time.monotonic() + PREPARE_TIMEOUT_S
@@ -167,25 +160,24 @@ class CalibrationRun(QObject):
     def _on_tick(self) -> None:
         now = time.monotonic()
         if self.stage == PREPARING:
-            if self._pipeline_ready and self.outlet is not None and self.outlet.has_consumers():
+            if self._pipeline_ready and self.paradigm.recorder_connected():
                 self._set_stage(RUNNING, f"running {self.protocol.title}")
-                self._handle(self.timer.start(now))
+                self._handle(self.paradigm.start(now))
             elif now > self._prepare_deadline:
                 self.abort()
-                self.fail(f"the recorder did not connect to the cue stream within {PREPARE_TIMEOUT_S:.0f} s; "
-                           "check that LSL works on this machine (firewall?) and try again")
-        elif self.stage == RUNNING and self.timer is not None:
-            self._handle(self.timer.update(now))
-            if self.timer.current is not None:
-                self.step_elapsed.emit(self.timer.elapsed(now) - self.timer.current.start_s)
+                self.fail(self.paradigm.not_connected_message(PREPARE_TIMEOUT_S))
+        elif self.stage == RUNNING and self.paradigm is not None:
+            self._handle(self.paradigm.update(now))
+            timer = self.paradigm.timer
+            if timer.current is not None:
+                self.step_elapsed.emit(timer.elapsed(now) - timer.current.start_s)
 
     def _handle(self, events) -> None:
+        """Show the steps (the run has already sent the markers); save at the end."""
         for event in events:
             if event.kind == "step":
-                self.step_started.emit(event.step, self.seed)
-                self.trial_changed.emit(*self.timer.trial_progress())
-            elif event.kind == "marker":
-                self.outlet.push(event.marker, event.duration_s)
+                self.step_started.emit(event.step, self.paradigm.seed)
+                self.trial_changed.emit(*self.paradigm.timer.trial_progress())
             elif event.kind == "finished":
                 self.tick.stop()
                 self._set_stage(SAVING, "saving the recording…")
@@ -200,18 +192,16 @@ class CalibrationRun(QObject):
             return
         if self.stage != SAVING:
             return
-        sent = list(self.outlet.sent) if self.outlet is not None else []
-        self._close_outlet()
+        self.paradigm.write_run_info(self.request.stream.describe(), self.request.checkpoint)
         if summary is None:
             self.fail("the live pipeline stopped without a recording; see the notices")
             return
-        self._write_run_info(sent)
-        threading.Thread(target=self._write_session, args=(summary.path, sent, self.run_dir / "session_raw.fif"),
-                         daemon=True, name="samba-gui-session-file").start()
+        threading.Thread(target=self._write_session, args=(summary.path,), daemon=True,
+                         name="samba-gui-session-file").start()
 
-    def _write_session(self, recorded: Path, sent, out: Path) -> None:
+    def _write_session(self, recorded: Path) -> None:
         try:
-            result = finalize_session(recorded, sent, out)
+            result = self.paradigm.finish(recorded)
         except Exception as exc:  # noqa: BLE001 - reported in the window
             self._session_written.emit(None, str(exc))
             return
@@ -252,24 +242,10 @@ class CalibrationRun(QObject):
         self.trained.emit(report)
 
     # -- helpers -----------------------------------------------------------------------
-    def _write_run_info(self, sent) -> None:
-        """``run.json``: protocol, seed and every marker as sent, to reproduce or audit the run."""
-        info = {"protocol": self.protocol.name, "protocol_file": str(self.protocol.path), "seed": self.seed,
-                "time_scale": self.time_scale, "classes": list(self.protocol.classes),
-                "trials_per_class": self.protocol.trials_per_class, "stream": self.request.stream.describe(),
-                "checkpoint": str(self.request.checkpoint),
-                "markers": [{"lsl_time": m.time, "text": m.text, "duration_s": m.duration_s} for m in sent]}
-        (self.run_dir / "run.json").write_text(json.dumps(info, indent=2))
-
     def _stop_protocol(self) -> None:
         self.tick.stop()
-        if self.timer is not None:
-            self.timer.abort()
-        self._close_outlet()
-
-    def _close_outlet(self) -> None:
-        if self.outlet is not None:
-            self.outlet.close()
+        if self.paradigm is not None:
+            self.paradigm.abort()
 
     def _set_stage(self, stage: str, text: str) -> None:
         self.stage = stage

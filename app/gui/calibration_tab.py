@@ -15,32 +15,12 @@ from PySide6.QtWidgets import (
     QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from calibration import MIN_TRIALS_PER_CLASS, PROTOCOLS
+from app.paradigm import CueProtocol, ProtocolFileError, builtin_protocols, load_protocol, trial_count_warning
 
 from .calibration_run import BUSY, DONE, FAILED, PREPARING, RUNNING, TRAINING, CalibrationRun
 from .cue_view import CueView
-from .protocol import CueProtocol, ProtocolFileError, builtin_protocols, load_protocol
 from .report_view import ReportView
 from .session import LiveSession, SessionRequest
-
-
-def trial_count_warning(protocol: CueProtocol) -> str | None:
-    """Why ``samba-calibrate`` would refuse this many trials, or None.
-
-    Cue trials are epochs of their own (at least ``min_trials_per_class``, default 10, and
-    one per fold); blocks give many epochs each but cross-validation keeps a block whole,
-    so each class needs at least one block per fold.
-    """
-    folds = int(protocol.training.get("folds", 5))
-    calibration_protocol = PROTOCOLS.get(str(protocol.training.get("protocol")))
-    if calibration_protocol is not None and calibration_protocol.mode == "block":
-        if folds and protocol.trials_per_class < folds:
-            return f"{folds}-fold cross-validation needs at least {folds} blocks per class"
-        return None
-    needed = max(int(protocol.training.get("min_trials_per_class", MIN_TRIALS_PER_CLASS)), folds)
-    if protocol.trials_per_class < needed:
-        return f"the trainer needs at least {needed} trials per class"
-    return None
 
 
 class CalibrationTab(QWidget):

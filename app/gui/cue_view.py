@@ -1,39 +1,19 @@
 """The cue screen of a calibration run: fixation cross, arrows, text, sums, a dot to follow.
 
-It only paints what the protocol timer says; changing displays (a new sum every few
-seconds, the moving dot) are functions of the time spent in the step, so the screen is
-as deterministic as the timer.
+It only paints what the protocol timer says; what changing displays show (a new sum every
+few seconds, the moving dot) comes from :mod:`app.paradigm.displays` as a function of the
+time spent in the step, so the screen is as deterministic as the timer.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .protocol_timer import Step
-
-#: Arrow direction per class (Graz convention), as an angle in degrees (0 = right, 90 = up).
-ARROWS = {"left": 180.0, "right": 0.0, "feet": 270.0, "tongue": 90.0}
-
-
-def arithmetic_problem(seed: int, trial: int, index: int) -> str:
-    """A two-digit sum or difference for the distraction task, the same for the same arguments."""
-    rng = np.random.default_rng([seed, trial, index])
-    a, b = (int(v) for v in rng.integers(12, 99, size=2))
-    if rng.random() < 0.5:
-        return f"{a} + {b} = ?"
-    a, b = max(a, b), min(a, b)
-    return f"{a} − {b} = ?"
-
-
-def tracking_position(t: float) -> tuple[float, float]:
-    """Where the dot to follow is at ``t`` seconds into a block, in [-1, 1]² (a slow Lissajous path)."""
-    return 0.8 * math.sin(2 * math.pi * 0.11 * t), 0.6 * math.sin(2 * math.pi * 0.17 * t + 0.7)
-
+from app.paradigm import ARROWS, Step, screen_text, step_problem, tracking_position
 
 class CueView(QWidget):
     """Paints the current step of a calibration run on a dark background."""
@@ -63,21 +43,7 @@ class CueView(QWidget):
 
     def display_text(self) -> str:
         """What is on screen, in words (for tests and screen readers)."""
-        step = self.step
-        if step is None:
-            return self.message
-        if step.display == "text":
-            return step.text
-        if step.display == "arrow":
-            return f"arrow {step.label}"
-        if step.display == "arithmetic":
-            return self._problem()
-        return step.display
-
-    def _problem(self) -> str:
-        step = self.step
-        k = int(self.elapsed_s // step.interval_s) if step.interval_s > 0 else 0
-        return arithmetic_problem(self.seed, step.trial or 0, k)
+        return self.message if self.step is None else screen_text(self.step, self.seed, self.elapsed_s)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """In a window of its own: F11 toggles full screen, Esc leaves it."""
@@ -110,7 +76,7 @@ class CueView(QWidget):
         elif display == "text":
             self._text(p, self.message if step is None else step.text, 0.06)
         elif display == "arithmetic":
-            self._text(p, self._problem(), 0.12)
+            self._text(p, step_problem(step, self.seed, self.elapsed_s), 0.12)
         elif display == "tracking":
             x, y = tracking_position(self.elapsed_s)
             centre = QPointF(c.x() + x * w * 0.4, c.y() - y * h * 0.4)

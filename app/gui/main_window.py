@@ -172,8 +172,9 @@ class MainWindow(QMainWindow):
             No stream or no checkpoint selected (the message says what to do).
         """
         stream = stream or self.stream_picker.selected_selector()
-        if stream is None and self._replay_stream:
-            stream = StreamSelector(name=self._replay_stream)
+        replay = self._replay_selector()
+        if replay is not None and (stream is None or stream.name == replay.name):
+            stream = replay  # the replay's stream involves no hardware: its errors say so
         if stream is None:
             raise ValueError("select an EEG stream in the list first (or replay a recording: File → Replay)")
         checkpoint = self.checkpoint_picker.checkpoint()
@@ -184,6 +185,13 @@ class MainWindow(QMainWindow):
                               threshold=o.threshold, record=record, markers=markers, montage=o.montage,
                               outlet_prefix=o.outlet_prefix, resolve_timeout_s=o.resolve_timeout_s,
                               mains_hz=o.mains_hz)
+
+    def _replay_selector(self) -> StreamSelector | None:
+        """The selector of the stream this window replays, or None."""
+        if not self._replay_stream:
+            return None
+        player = self.session.replay
+        return StreamSelector.of_replay(self._replay_stream, player.source if player is not None else None)
 
     def start_decoding(self) -> None:
         self._start(None)
@@ -263,7 +271,7 @@ class MainWindow(QMainWindow):
         self._replay_stream = name
         self.notices.add("info", f"replay on the network as LSL stream {name!r}")
         self.stream_picker.select_name(name)
-        self._start(StreamSelector(name=name))
+        self._start(self._replay_selector())
 
     def _on_calibration_message(self, level: str, text: str) -> None:
         self.notices.add(level, text)

@@ -2,7 +2,8 @@
 
 Discovering streams means listening for announcements for about a second, so the list is
 refreshed on a helper thread every few seconds and the table is updated when the answer
-arrives; the selection survives refreshes (streams are matched by name and source id).
+arrives; the selection survives refreshes (streams are matched by name and source id), and
+a selected stream that vanishes leaves no stream selected until it returns.
 """
 
 from __future__ import annotations
@@ -122,7 +123,11 @@ class StreamPicker(QWidget):
             self.table.selectRow(select_row)
             if self._wanted is not None and shown[select_row].name == self._wanted:
                 self._wanted = None
-        elif shown and current is None and self._wanted is None:
+        elif current is not None:
+            # The selected stream vanished: select nothing until it returns, never the stream now in its row.
+            self.table.clearSelection()
+            self._wanted = current.name
+        elif shown and self._wanted is None:
             self.table.selectRow(0)
         n_hidden = len(streams) - len(shown)
         self.status.setText(f"{len(shown)} EEG stream(s)" + (f", {n_hidden} other(s) hidden" if n_hidden else "")

@@ -36,7 +36,7 @@ class TrainingJob:
     task : str
         Head to calibrate.
     options : dict
-        Protocol ``training`` options (see :data:`app.gui.protocol.TRAINING_OPTIONS`).
+        Protocol ``training`` options (see :data:`app.paradigm.protocol.TRAINING_OPTIONS`).
     report_dir : Path, optional
         Default: ``<out stem>_report`` beside ``out``.
     """

@@ -39,15 +39,25 @@ class StreamSelector:
         LSL stream type, e.g. ``"EEG"``.
     source_id : str, optional
         LSL source id (survives outlet restarts, so it identifies a device best).
+    replay_of : str, optional
+        Set for the stream of a replay this program plays (see :meth:`of_replay`): the
+        recording it plays. A replay involves no hardware, so when it is not found the
+        advice is about LSL on this machine, not about an amplifier.
     """
 
     name: str | None = None
     stype: str | None = None
     source_id: str | None = None
+    replay_of: str | None = None
 
     def __post_init__(self) -> None:
         if self.name is None and self.stype is None and self.source_id is None:
             raise ValueError("a StreamSelector needs a name, a type or a source_id; e.g. StreamSelector(name='EEG')")
+
+    @classmethod
+    def of_replay(cls, name: str, recording: object = None) -> StreamSelector:
+        """The selector of the replay stream ``name`` playing ``recording`` (a path; None: one in memory)."""
+        return cls(name=name, replay_of=str(recording) if recording is not None else "a recording in memory")
 
     def describe(self) -> str:
         parts = [f"{k}={v!r}" for k, v in (("name", self.name), ("type", self.stype), ("source_id", self.source_id)) if v]
@@ -130,9 +140,23 @@ def resolve_stream(selector: StreamSelector, timeout: float = 5.0, *, quiet: boo
     raise StreamNotFoundError(
         f"no LSL stream with {selector.describe()} appeared within {timeout:g} s. "
         + (f"Visible streams: {listing}. " if visible else "No LSL stream is visible at all. ")
-        + "Check that the amplifier software is streaming and that the name is spelled exactly "
-        "(use `samba-live --list-streams`)."
+        + not_found_advice(selector)
     )
+
+
+def not_found_advice(selector: StreamSelector) -> str:
+    """What to check when ``selector`` matched no stream: the device for a live stream, LSL itself for a replay."""
+    if selector.replay_of is not None:
+        return (
+            f"This stream is the replay of {selector.replay_of}, played by SAMBA-Live on this machine (no hardware "
+            "is involved); a replay that plays but is not found means LSL does not see this machine's own "
+            "streams: a liblsl configuration file "
+            "(LSLAPICFG, lsl_api.cfg) may restrict discovery (ResolveScope, KnownPeers) or a firewall may block "
+            "UDP on the loopback interface. See 'Restricted LSL configurations' in the README; "
+            "`samba-live --list-streams` shows what LSL sees."
+        )
+    return ("Check that the amplifier software is streaming and that the name is spelled exactly "
+            "(use `samba-live --list-streams`).")
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,15 @@ import mne
 import numpy as np
 
 from app.gui import GuiOptions
-from app.gui.protocol import load_protocol
+from app.paradigm import load_protocol
 from samba_core import load_checkpoint
 
-SHORT = Path(__file__).with_name("short_mi.json")
+SHORT = Path(__file__).parents[1] / "paradigm" / "short_mi.json"
 
 
 def test_a_short_protocol_records_cues_trains_and_loads_a_subject_checkpoint(open_window, qtbot, tmp_path,
                                                                             small_checkpoint):
-    window = open_window(GuiOptions(replay="", checkpoint=small_checkpoint, data_dir=tmp_path))
+    window = open_window(GuiOptions(replay="", loop=True, checkpoint=small_checkpoint, data_dir=tmp_path))
     qtbot.waitUntil(lambda: window.session.state == "running", timeout=30_000)
     tab = window.calibration_tab
     window.tabs.setCurrentWidget(tab)
@@ -89,7 +89,7 @@ def test_starting_without_a_stream_says_what_to_do(open_window, qtbot, tmp_path,
 
 
 def test_distraction_blocks_are_recorded_with_their_durations(open_window, qtbot, tmp_path, small_checkpoint):
-    window = open_window(GuiOptions(replay="", checkpoint=small_checkpoint, data_dir=tmp_path))
+    window = open_window(GuiOptions(replay="", loop=True, checkpoint=small_checkpoint, data_dir=tmp_path))
     qtbot.waitUntil(lambda: window.session.state == "running", timeout=30_000)
     tab = window.calibration_tab
     tab.add_protocol(load_protocol(SHORT.with_name("short_distraction.json")))

@@ -32,6 +32,7 @@ def test_samba_live_replay_opens_on_the_replay_and_every_panel_updates(open_wind
     qtbot.waitUntil(lambda: window.stream_picker.selected() is not None, timeout=WAIT_MS)
     picked = window.stream_picker.selected()
     assert picked.name == window.session.replay.name and picked.n_channels == 64 and picked.rate == 320
+    assert window.session.request.stream.replay_of == str(DEMO_RECORDING)  # its errors name no amplifier
     # Signal panel: 64 channels of finite, scaled traces, all good quality on this recording.
     data = curve_data(window)
     assert len(data) == 64
@@ -142,3 +143,22 @@ def test_no_display_is_said_before_qt_would_abort():
     assert display_problem({"DISPLAY": ":0"}, "linux") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "darwin") is None
+
+
+def test_a_stream_that_vanishes_is_never_replaced_by_the_stream_now_in_its_row(qtbot):
+    from app.gui.stream_picker import StreamPicker
+    from app.pipeline import StreamSummary
+
+    def stream(name: str) -> StreamSummary:
+        return StreamSummary(name=name, stype="EEG", n_channels=8, rate=256.0, host="here", source_id=name, uid=name)
+
+    picker = StreamPicker(refresh_s=3600.0)
+    qtbot.addWidget(picker)
+    picker.timer.stop()
+    picker._fill([stream("b-amp"), stream("c-replay")])
+    picker.select_name("c-replay")
+    assert picker.selected().name == "c-replay"
+    picker._fill([stream("a-other"), stream("b-amp")])  # the replay ended; another stream takes its row
+    assert picker.selected() is None and picker.selected_selector() is None
+    picker._fill([stream("a-other"), stream("b-amp"), stream("c-replay")])  # it returns: selected again
+    assert picker.selected().name == "c-replay"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.gui.cue_view import arithmetic_problem
 from app.gui.topography import MAP_RADIUS, interpolate_maps, project_electrodes, symmetric_limits
 from app.gui.traces import decimate_peaks, robust_scales
 from montages import resolve_montage
@@ -71,9 +70,3 @@ def test_robust_scales_ignore_spikes_and_floor_flat_channels():
     x[2, :500] = np.nan
     s = robust_scales(x)
     assert 20 < s[0] < 35 and s[1] == 1.0 and 20 < s[2] < 35
-
-
-def test_arithmetic_problems_are_reproducible_and_vary():
-    problems = {arithmetic_problem(7, 0, k) for k in range(10)}
-    assert len(problems) > 5 and arithmetic_problem(7, 0, 3) == arithmetic_problem(7, 0, 3)
-    assert all(p.endswith("= ?") for p in problems)

@@ -8,8 +8,7 @@ import mne
 import numpy as np
 import pytest
 
-from app.gui.cue_outlet import SentMarker
-from app.gui.session_file import SessionFileError, finalize_session
+from app.paradigm import SentMarker, SessionFileError, finalize_session
 
 
 def live_recording(path, descriptions, onsets):

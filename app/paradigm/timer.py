@@ -4,7 +4,8 @@
 durations) from a seed, so a run is one fixed list of :class:`Step` with start times.
 :class:`ProtocolTimer` then only compares elapsed time with that list: given the same
 schedule and the same sequence of ``update(now)`` calls it produces the same events,
-whatever the clock. The GUI calls :meth:`ProtocolTimer.update` from a QTimer with
+whatever the clock. The GUI calls :meth:`ProtocolTimer.update` from a QTimer and the
+headless runner (:mod:`app.paradigm.runner`) from a plain loop, both with
 ``time.monotonic()``; tests call it with invented times. ``time_scale`` shrinks every
 duration (0.01 runs a 5-minute protocol in 3 s) without changing anything else.
 """
@@ -36,7 +37,7 @@ class Step:
     phase : str
         Phase name (``lead-in``, ``lead-out`` or one of the protocol's phases).
     display, text : str
-        What the cue screen shows (see :data:`app.gui.protocol.DISPLAYS`).
+        What the cue screen shows (see :data:`app.paradigm.protocol.DISPLAYS`).
     start_s, duration_s : float
         Start since the run began and duration, in seconds (time_scale applied).
     marker : str or None
@@ -69,7 +70,7 @@ class Step:
 
 @dataclass(frozen=True)
 class TimerEvent:
-    """Something the GUI must do now.
+    """Something the driver of a run (GUI or headless runner) must do now.
 
     Parameters
     ----------

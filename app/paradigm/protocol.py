@@ -25,10 +25,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from calibration import MIN_TRIALS_PER_CLASS, PROTOCOLS
+
 #: Folder of the protocol files shipped with the app.
 PROTOCOL_DIR = Path(__file__).resolve().parents[1] / "protocols"
 
-#: What the cue screen can show (see :mod:`app.gui.cue_view`).
+#: What the cue screen can show (see :mod:`app.paradigm.displays`).
 DISPLAYS = ("blank", "cross", "arrow", "text", "arithmetic", "tracking")
 
 #: Training options understood in a protocol's ``training`` section (``samba-calibrate`` flags).
@@ -162,6 +164,25 @@ class CueProtocol:
     def nominal_total_s(self) -> float:
         """Expected duration of the whole run (s)."""
         return self.lead_in_s + self.lead_out_s + len(self.classes) * self.trials_per_class * self.nominal_trial_s()
+
+
+def trial_count_warning(protocol: CueProtocol) -> str | None:
+    """Why ``samba-calibrate`` would refuse this many trials, or None.
+
+    Cue trials are epochs of their own (at least ``min_trials_per_class``, default 10, and
+    one per fold); blocks give many epochs each but cross-validation keeps a block whole,
+    so each class needs at least one block per fold.
+    """
+    folds = int(protocol.training.get("folds", 5))
+    calibration_protocol = PROTOCOLS.get(str(protocol.training.get("protocol")))
+    if calibration_protocol is not None and calibration_protocol.mode == "block":
+        if folds and protocol.trials_per_class < folds:
+            return f"{folds}-fold cross-validation needs at least {folds} blocks per class"
+        return None
+    needed = max(int(protocol.training.get("min_trials_per_class", MIN_TRIALS_PER_CLASS)), folds)
+    if protocol.trials_per_class < needed:
+        return f"the trainer needs at least {needed} trials per class"
+    return None
 
 
 def load_protocol(path: str | Path) -> CueProtocol:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.gui.protocol import ProtocolFileError, builtin_protocols, load_protocol, protocol_from_dict
-from app.gui.protocol_timer import END_MARKER, START_MARKER, ProtocolTimer, build_schedule, trial_order
+from app.paradigm import (
+    END_MARKER, START_MARKER, ProtocolFileError, ProtocolTimer, build_schedule, builtin_protocols, load_protocol,
+    protocol_from_dict, trial_count_warning, trial_order,
+)
 from calibration import PROTOCOLS
 
 SHORT = Path(__file__).with_name("short_mi.json")
@@ -130,8 +132,6 @@ def test_unreadable_protocol_files_name_the_problem(tmp_path):
 
 
 def test_too_few_trials_for_the_trainer_are_flagged_before_recording():
-    from app.gui.calibration_tab import trial_count_warning
-
     protocols = {p.name: p for p in builtin_protocols()}
     graz, distraction = protocols["graz-mi"], protocols["distraction"]
     assert trial_count_warning(graz) is None and trial_count_warning(distraction) is None

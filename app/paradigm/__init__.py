@@ -1,0 +1,39 @@
+"""Cued paradigms without a toolkit: protocol files, the protocol timer, the cue stream, the session file.
+
+Public API::
+
+    from app.paradigm import load_protocol, new_run_dir, run_paradigm
+
+    protocol = load_protocol("app/protocols/graz_mi.json")
+    result = run_paradigm(protocol, pipeline_config, new_run_dir("data", protocol))   # headless
+    result.session.path       # the session file samba-calibrate reads
+
+- :mod:`.protocol`: protocol files (:class:`CueProtocol`, :func:`load_protocol`);
+- :mod:`.timer`: the seeded schedule and the deterministic :class:`ProtocolTimer`;
+- :mod:`.displays`: what the cue screen shows at each moment, as plain values;
+- :mod:`.cue_outlet`: the LSL cue marker stream;
+- :mod:`.session_file`: the live recording turned into a calibration session file;
+- :mod:`.run`: :class:`ParadigmRun`, one run's timeline, markers and files, for any driver;
+- :mod:`.runner`: :func:`run_paradigm`, the headless driver (the GUI's calibration tab is the other).
+
+Nothing here imports Qt: the GUI drives these objects from its timers.
+"""
+
+from .cue_outlet import CueOutlet, SentMarker
+from .displays import ARROWS, arithmetic_problem, screen_text, step_problem, tracking_position
+from .protocol import (
+    DISPLAYS, PROTOCOL_DIR, CueProtocol, Phase, ProtocolFileError, builtin_protocols, load_protocol,
+    protocol_from_dict, trial_count_warning,
+)
+from .run import ParadigmRun, default_seed, new_run_dir
+from .runner import ParadigmError, ParadigmResult, run_paradigm
+from .session_file import SessionFile, SessionFileError, finalize_session
+from .timer import END_MARKER, START_MARKER, ProtocolTimer, Step, TimerEvent, build_schedule, trial_order
+
+__all__ = [
+    "ARROWS", "CueOutlet", "CueProtocol", "DISPLAYS", "END_MARKER", "PROTOCOL_DIR", "ParadigmError", "ParadigmResult",
+    "ParadigmRun", "Phase", "ProtocolFileError", "ProtocolTimer", "START_MARKER", "SentMarker", "SessionFile",
+    "SessionFileError", "Step", "TimerEvent", "arithmetic_problem", "build_schedule", "builtin_protocols",
+    "default_seed", "finalize_session", "load_protocol", "new_run_dir", "protocol_from_dict", "run_paradigm",
+    "screen_text", "step_problem", "tracking_position", "trial_count_warning", "trial_order",
+]
