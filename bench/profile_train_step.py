@@ -32,7 +32,9 @@ from pretrain_throughput import make_batch  # noqa: E402
 
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig  # noqa: E402
-from samba_core.pretraining.trainer import PretrainConfig, build_model, crop_losses  # noqa: E402
+from samba_core.pretraining.config import PretrainConfig  # noqa: E402
+from samba_core.pretraining.objective import crop_losses  # noqa: E402
+from samba_core.pretraining.trainer import build_model  # noqa: E402
 
 
 def main() -> None:

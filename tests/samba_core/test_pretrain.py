@@ -18,8 +18,10 @@ import torch
 from samba_core import Samba, SambaConfig, load_checkpoint
 from samba_core.masking import MaskingConfig
 from samba_core.preprocessing import PreprocessConfig
-from samba_core.pretraining.trainer import PretrainConfig, Pretrainer, _full_length_crop_losses, _per_crop_losses, crop_losses
-from samba_core.pretraining.batches import CropConfig, CropSampler
+from samba_core.pretraining.batches import CropSampler
+from samba_core.pretraining.config import CropConfig, PretrainConfig
+from samba_core.pretraining.objective import _full_length_crop_losses, _per_crop_losses, crop_losses
+from samba_core.pretraining.trainer import Pretrainer
 from samba_core.pretraining.cli import main
 from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
 
