@@ -9,7 +9,7 @@ import pytest
 
 import app.cli as cli
 import checkpoints
-from app_lsl_sources import unique_name
+from helpers.lsl import unique_name
 
 
 def test_without_headless_and_without_a_gui_it_says_to_use_headless(monkeypatch, capsys):

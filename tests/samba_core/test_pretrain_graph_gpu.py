@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mamba_stub import register_selective_scan_stub
+from helpers.mamba_stub import register_selective_scan_stub
 
 register_selective_scan_stub()
 
