@@ -34,7 +34,7 @@ class LiveSession(QObject):
 
     Signals
     -------
-    started(SessionRequest)
+    started(PipelineConfig)
         Decoding runs.
     failed(str)
         A start failed or the pipeline stopped on an error; the text says why and what to do.
@@ -59,7 +59,7 @@ class LiveSession(QObject):
         self._player: ReplayPlayer | None = None
         self._state = IDLE
         self._leftover: list[Notice] = []  # last words of pipelines already replaced
-        self.request: SessionRequest | None = None
+        self.request: PipelineConfig | None = None
         self.last_error: str | None = None
 
     # -- state -------------------------------------------------------------------------
@@ -103,7 +103,7 @@ class LiveSession(QObject):
                 self.stopped.emit(pipeline.recording)
 
     # -- decoding ----------------------------------------------------------------------
-    def start(self, request: SessionRequest) -> Future:
+    def start(self, request: PipelineConfig) -> Future:
         """Stop what runs, then start decoding ``request`` (on the helper thread)."""
         self._state = STARTING
         self.request = request
@@ -115,7 +115,7 @@ class LiveSession(QObject):
             self._state = STOPPING
         return self._executor.submit(self._stop_and_report)
 
-    def _start(self, request: SessionRequest) -> None:
+    def _start(self, request: PipelineConfig) -> None:
         self._stop_pipeline()
         self._state = STARTING
         pipeline = LivePipeline(request)
@@ -196,7 +196,7 @@ class LiveSession(QObject):
         self._state = STOPPED
 
 
-def describe_start_error(exc: BaseException, request: SessionRequest) -> str:
+def describe_start_error(exc: BaseException, request: PipelineConfig) -> str:
     """A message for a failed start that names what was being started."""
     from montages import MontageError
     from samba_core import CheckpointError
