@@ -7,7 +7,8 @@ Modules, in the order data flows through them:
 - :mod:`~samba_core.pretraining.batches`: random long-context crops, batched across montages;
 - :mod:`~samba_core.pretraining.objective`: the TSRM masked-reconstruction losses and one update step;
 - :mod:`~samba_core.pretraining.graph`: that step replayed as one CUDA graph;
-- :mod:`~samba_core.pretraining.trainer`: the run (one device or DDP), its state, logs and summary;
+- :mod:`~samba_core.pretraining.trainer`: the run (one device or DDP) and its summary;
+- :mod:`~samba_core.pretraining.run_folder`: the run folder's state file and logs;
 - :mod:`~samba_core.pretraining.export`: the trained network as a SAMBA-Live checkpoint;
 - :mod:`~samba_core.pretraining.cli`: the ``samba-pretrain`` command line.
 """

@@ -6,7 +6,7 @@ average their share and DDP averages the gradients, which is then exactly the gr
 global batch mean: with the rank-strided crops of :mod:`~samba_core.pretraining.batches`, one
 GPU and N GPUs follow the same training trajectory up to floating-point rounding.
 
-Out folder: ``state.pt`` (model, optimiser, step, RNG: what ``resume`` needs),
+Out folder (:mod:`~samba_core.pretraining.run_folder`): ``state.pt`` (what ``resume`` needs),
 ``metrics.csv`` (per-step loss, lr, gradient norm, throughput), ``val.csv`` (validation
 loss on held-out recording tails), ``summary.json``, and the exported model
 ``samba-base.samba`` (a :func:`~samba_core.checkpoint.save_checkpoint` file). Only rank 0
@@ -15,10 +15,8 @@ writes. Launch on several GPUs with ``torchrun --nproc_per_node N $(which samba-
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,11 +36,7 @@ from .corpus import Corpus
 from .export import export_pretrained
 from .graph import GraphedStep, set_capturable, set_learning_rate
 from .objective import forward_losses, update_step
-
-STATE_FILE = "state.pt"
-EXPORT_FILE = "samba-base.samba"
-METRIC_FIELDS = ["step", "loss", "mse", "nmse", "lr", "grad_norm", "samples_per_s", "elapsed_s"]
-VAL_FIELDS = ["step", "val_loss", "val_mse", "val_nmse"]
+from .run_folder import EXPORT_FILE, STATE_FILE, RunLogs, capture_rng, restore_rng, save_state
 
 
 def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
@@ -77,21 +71,6 @@ def init_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
-
-
 class Pretrainer:
     """One pretraining run writing to ``out_dir``; see the module docstring."""
 
@@ -109,6 +88,7 @@ class Pretrainer:
             raise ValueError(f"batch size {config.crops.batch_size} must be a multiple of the {self.world} ranks")
         self.corpus, self.model_config, self.config = corpus, model_config, config
         self.out = Path(out_dir)
+        self.logs = RunLogs(self.out)
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.progress = progress and self.rank == 0
         self.graphs = config.cuda_graphs and self.device.type == "cuda" and self.world == 1
@@ -136,7 +116,7 @@ class Pretrainer:
             torch.set_float32_matmul_precision("high")
         if self.rank == 0:
             self.out.mkdir(parents=True, exist_ok=True)
-            self._trim_logs()
+            self.logs.trim(self.step)
 
     # -- state ------------------------------------------------------------------------
     def _load_state(self) -> None:
@@ -150,37 +130,16 @@ class Pretrainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
-        _set_rng_state(state["rng"])
+        restore_rng(state["rng"])
         self.log(f"resumed from step {self.step}")
 
     def save_state(self) -> None:
         if self.rank != 0:
             return
-        state = {
+        save_state(self.out, {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
-            "rng": _rng_state(), "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
-        }
-        tmp = self.out / (STATE_FILE + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.out / STATE_FILE)
-
-    def _trim_logs(self) -> None:
-        """Drop log rows past the resumed step (written after the last saved state) or all on a fresh start."""
-        for name, fields in (("metrics.csv", METRIC_FIELDS), ("val.csv", VAL_FIELDS)):
-            path = self.out / name
-            rows = []
-            if path.is_file() and self.step > 0:
-                with path.open() as f:
-                    rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-            with path.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(rows)
-
-    def _append(self, name: str, row: dict[str, Any]) -> None:
-        fields = METRIC_FIELDS if name == "metrics.csv" else VAL_FIELDS
-        with (self.out / name).open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=fields).writerow(row)
+            "rng": capture_rng(), "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+        })
 
     # -- steps ------------------------------------------------------------------------
     def _forward_losses(self, model, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
@@ -227,7 +186,7 @@ class Pretrainer:
             return None
         val = self.validate()
         if val is not None:
-            self._append("val.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in val.items()}})
+            self.logs.append("val.csv", self.step, val)
             self.log(f"step {self.step}: validation loss {val['val_loss']:.4f} (nmse {val['val_nmse']:.3f})")
         return val
 
@@ -263,7 +222,7 @@ class Pretrainer:
                 last = now
                 history.append(metrics["loss"])
                 if self.rank == 0:
-                    self._append("metrics.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in metrics.items()}})
+                    self.logs.append("metrics.csv", self.step, metrics)
                     bar.update(1)
                     bar.set_postfix(loss=f"{metrics['loss']:.4f}", nmse=f"{metrics['nmse']:.3f}")
                     if not self.progress and (self.step % cfg.log_every == 0 or self.step == end_step):
@@ -298,7 +257,7 @@ class Pretrainer:
             "mamba_ssm_kernels": bool(self.config.use_kernels and self.device.type == "cuda" and kernels_available()),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
-            "corpus": self.corpus.summary(), "final": self._last_rows(),
+            "corpus": self.corpus.summary(), "final": self.logs.last_rows() if self.rank == 0 else {},
         }
         if self.rank == 0:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -309,17 +268,6 @@ class Pretrainer:
 
     def _device_name(self) -> str:
         return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-
-    def _last_rows(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in ("metrics.csv", "val.csv"):
-            path = self.out / name
-            if self.rank == 0 and path.is_file():
-                with path.open() as f:
-                    rows = list(csv.DictReader(f))
-                if rows:
-                    out[name] = {k: float(v) for k, v in rows[-1].items()}
-        return out
 
     def export(self, path: Path, summary: dict[str, Any]) -> Path:
         """Save the network as a SAMBA-Live checkpoint with preprocessing, classes and provenance."""

@@ -21,7 +21,8 @@ from samba_core.preprocessing import PreprocessConfig
 from samba_core.pretraining.batches import CropSampler
 from samba_core.pretraining.config import CropConfig, PretrainConfig
 from samba_core.pretraining.objective import _full_length_crop_losses, _per_crop_losses, crop_losses
-from samba_core.pretraining.trainer import EXPORT_FILE, Pretrainer
+from samba_core.pretraining.run_folder import EXPORT_FILE
+from samba_core.pretraining.trainer import Pretrainer
 from samba_core.pretraining.cli import main
 from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
 
