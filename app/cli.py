@@ -22,19 +22,17 @@ import sys
 import time
 from pathlib import Path
 
+from checkpoints import SHIPPED_CHECKPOINT
 from montages import MontageError
 from samba_core import CheckpointError
 
 from .pipeline import (
-    AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector,
-    demo_recording, list_streams, recover_recording,
+    LivePipeline, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector, demo_recording, list_streams,
+    recover_recording,
 )
 from .pipeline.decoding import Decision
 
 log = logging.getLogger("samba-live")
-
-#: The checkpoint shipped with the package, used when --checkpoint is not given.
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "samba-base.samba"
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
@@ -147,44 +145,18 @@ def _list() -> int:
     return EXIT_OK
 
 
-def _checkpoint(args: argparse.Namespace) -> Path:
-    if args.checkpoint is not None:
-        return args.checkpoint
-    if SHIPPED_CHECKPOINT.is_file():
-        return SHIPPED_CHECKPOINT
-    raise PipelineError(
-        f"no --checkpoint given and the shipped checkpoint {SHIPPED_CHECKPOINT} is not installed; "
-        "pass --checkpoint PATH (a .samba file from samba-pretrain or samba-calibrate)"
-    )
-
-
 def run_headless(args: argparse.Namespace) -> int:
     """Decode until --duration, the end of a replay, Ctrl-C or SIGTERM; log decisions and latency."""
-    if args.stream is None and args.replay is None and not (args.stream_type or args.source_id):
-        raise PipelineError(
-            "say what to decode: --stream NAME (and/or --stream-type TYPE, --source-id ID) for a live LSL stream, "
-            "or --replay [FILE]"
-        )
     if args.replay is None and (args.loop or args.speed != 1.0):
         raise PipelineError("--loop and --speed apply to --replay only")
-    checkpoint = _checkpoint(args)
-    player = None
-    if args.replay is not None:
-        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop)
-        stream, markers = StreamSelector.of_replay(player.name, player.source), (
-            StreamSelector(name=player.marker_stream) if player.marker_stream else None)
-        log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
+    if args.replay is None:
+        player, config = None, PipelineConfig.from_args(args)
     else:
-        stream = StreamSelector(name=args.stream, stype=args.stream_type, source_id=args.source_id)
-        markers = StreamSelector(name=args.markers) if args.markers else None
-    config = PipelineConfig(
-        stream=stream, checkpoint=checkpoint, markers=markers, outlet_prefix=args.outlet_prefix, record=args.record,
-        mains_hz=args.mains,
-        decoding=DecodingConfig(backend=args.backend, smoothing_s=args.smoothing, threshold=args.threshold),
-        acquisition=AcquisitionConfig(resolve_timeout_s=args.timeout),
-        montage=MontageOptions(montage_file=str(args.montage) if args.montage else None, device=args.device,
-                               allow_drop=args.allow_drop),
-    )
+        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop)
+        markers = StreamSelector(name=player.marker_stream) if player.marker_stream else None
+        config = PipelineConfig.from_args(
+            args, stream=StreamSelector.of_replay(player.name, player.source), markers=markers)
+        log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
     pipeline = LivePipeline(config, on_decision=_log_decision)
     stop_requested, previous_handler = _install_sigterm()
     try:

@@ -36,10 +36,10 @@ from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
 from calibration.recording import read_recording  # noqa: E402
 from calibration.validation import cross_validate, make_folds  # noqa: E402
+from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
 from samba_core import SambaConfig, load_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
-DEFAULT_BASE = REPO / "checkpoints" / "samba-base.samba"
 
 
 def base_exposure(provenance: dict, subject: int) -> list[str]:
@@ -66,7 +66,7 @@ def main() -> None:
     p.add_argument("--train", nargs="+", default=[CalibrationConfig().train],
                    help="fine-tuning mode(s) for both SAMBA variants; the first is the one the target is judged on")
     p.add_argument("--max-epochs", type=int, default=40)
-    p.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    p.add_argument("--base", type=Path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "calibration_accuracy.json")

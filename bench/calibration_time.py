@@ -33,6 +33,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO / "tests"))  # the shared test helpers
 
 from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
@@ -40,10 +41,11 @@ from calibration.eegbci import calibration_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
 from calibration.recording import read_recording  # noqa: E402
-from samba_core import CheckpointMetadata, Samba, SambaConfig, load_checkpoint, save_checkpoint  # noqa: E402
+from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
+from helpers.models import shipped_or_random_checkpoint  # noqa: E402
+from samba_core import load_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
-DEFAULT_BASE = REPO / "checkpoints" / "samba-base.samba"
 
 
 def cropped(recording, seconds: float):
@@ -81,7 +83,7 @@ def main() -> None:
     p.add_argument("--default-mode", default=CalibrationConfig().train)
     p.add_argument("--seconds-per-run", type=float, default=100.0)
     p.add_argument("--max-epochs", type=int, default=CalibrationConfig().max_epochs)
-    p.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    p.add_argument("--base", type=Path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "calibration_time.json")
@@ -89,13 +91,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     subject = calibration_subjects(args.data_root)[0]
-    base_path, note = args.base, "pretrained base"
-    if not base_path.is_file():
-        base_path = Path(tempfile.mkdtemp()) / "random-base.samba"
-        torch.manual_seed(0)
-        save_checkpoint(base_path, Samba(SambaConfig()),
-                        CheckpointMetadata(256.0, PreprocessConfig(notch=60.0).to_dict()))
-        note = f"{args.base} absent: a random network of the default architecture (same cost per epoch)"
+    base_path, note = shipped_or_random_checkpoint(Path(tempfile.mkdtemp()), args.base, PreprocessConfig(notch=60.0))
     base = load_checkpoint(base_path)
     pre = PreprocessConfig.from_dict(base.metadata.preprocessing) if base.metadata.preprocessing else PreprocessConfig()
     pre = replace(pre, notch=60.0)  # EEGMMIDB: 60 Hz mains

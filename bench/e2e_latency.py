@@ -1,7 +1,7 @@
 """End-to-end decision latency of the headless pipeline on a real LSL stream (loopback).
 
-A separate process plays an amplifier: a pylsl outlet pushing synthetic EEG in chunks,
-each stamped with the acquisition time of its last sample. The pipeline (this process)
+A separate process plays an amplifier (the tests' ``helpers.lsl.SyntheticEEGSource``): a pylsl
+outlet pushing synthetic EEG in chunks, each stamped with the acquisition time of its last sample. The pipeline (this process)
 decodes it with the onnxruntime backend and pushes probabilities to its LSL outlets.
 
 Reported per configuration (64 ch at 256 Hz, 128 ch at 1 kHz by default):
@@ -30,13 +30,11 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 import psutil
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lsl_setup import use_machine_only_lsl  # noqa: E402
@@ -44,7 +42,10 @@ from lsl_setup import use_machine_only_lsl  # noqa: E402
 use_machine_only_lsl()  # before anything loads liblsl
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "checkpoints" / "samba-base.samba"
+sys.path.insert(0, str(REPO / "tests"))  # the shared test helpers (also in the spawned amplifier process)
+
+from helpers.lsl import unique_name  # noqa: E402
+from helpers.models import shipped_or_random_checkpoint  # noqa: E402
 
 
 def eeg_labels(n: int) -> list[str]:
@@ -60,45 +61,16 @@ def eeg_labels(n: int) -> list[str]:
 
 
 def amplifier(name: str, labels: list[str], rate: float, chunk: int, duration: float, ready, go, pushed) -> None:
-    """Child process: push ``duration`` seconds of EEG at ``rate`` Hz in chunks of ``chunk`` samples."""
-    import pylsl
+    """Child process: the tests' synthetic amplifier, ``duration`` seconds at ``rate`` Hz in chunks of ``chunk``."""
+    from helpers.lsl import SyntheticEEGSource
 
-    info = pylsl.StreamInfo(name, "EEG", len(labels), rate, "float32", name)
-    chans = info.desc().append_child("channels")
-    for label in labels:
-        c = chans.append_child("channel")
-        c.append_child_value("label", label)
-        c.append_child_value("type", "EEG")
-        c.append_child_value("unit", "microvolts")
-    outlet = pylsl.StreamOutlet(info, chunk_size=chunk)
-    rng = np.random.default_rng(0)
-    block = (rng.normal(0, 10, (int(rate) * 4, len(labels)))
-             + 20 * np.sin(2 * np.pi * 10 * np.arange(int(rate) * 4) / rate)[:, None]).astype(np.float32)
+    source = SyntheticEEGSource(name, rate, labels, chunk, start=False)
     ready.set()
     go.wait()
-    t0 = pylsl.local_clock()
-    k = 0
-    while k / rate < duration:
-        due = t0 + (k + chunk - 1) / rate
-        delay = due - pylsl.local_clock()
-        if delay > 0:
-            time.sleep(delay)
-        start = k % (len(block) - chunk)
-        outlet.push_chunk(block[start : start + chunk], due)
-        k += chunk
-    pushed.value = k
-    time.sleep(1.0)  # let the last chunk reach the inlet before the outlet goes away
-
-
-def checkpoint_path(tmp: Path) -> tuple[Path, str]:
-    from samba_core import CheckpointMetadata, Samba, SambaConfig, save_checkpoint
-    from samba_core.preprocessing import PreprocessConfig
-
-    if SHIPPED.is_file():
-        return SHIPPED, "shipped samba-base"
-    torch.manual_seed(0)
-    meta = CheckpointMetadata(sample_rate=256.0, preprocessing=PreprocessConfig().to_dict())
-    return save_checkpoint(tmp / "default.samba", Samba(SambaConfig()), meta), "random weights, default SambaConfig"
+    source.start()
+    time.sleep(duration)
+    source.stop(linger_s=1.0)  # let the last chunk reach the inlet before the outlet goes away
+    pushed.value = source.pushed
 
 
 def pct(values: list[float], q: float) -> float:
@@ -109,13 +81,13 @@ def run_config(ckpt, n_channels: int, rate: float, chunk: int, duration: float, 
     from app.pipeline import AcquisitionConfig, LivePipeline, PipelineConfig, StreamSelector
 
     ctx = mp.get_context("spawn")
-    name = f"bench-amp-{uuid.uuid4().hex[:8]}"
+    name = unique_name("bench-amp")
     ready, go, pushed = ctx.Event(), ctx.Event(), ctx.Value("l", 0)
     proc = ctx.Process(target=amplifier, args=(name, eeg_labels(n_channels), rate, chunk, duration, ready, go, pushed))
     proc.start()
     ready.wait(60)
     decisions: list = []
-    cfg = PipelineConfig(StreamSelector(name=name), ckpt.path, outlet_prefix=f"bench-{uuid.uuid4().hex[:6]}",
+    cfg = PipelineConfig(StreamSelector(name=name), ckpt.path, outlet_prefix=unique_name("bench"),
                          acquisition=AcquisitionConfig(resolve_timeout_s=20))
     pipeline = LivePipeline(cfg, checkpoint=ckpt, on_decision=decisions.append).start()
     me = psutil.Process()
@@ -152,7 +124,7 @@ def main() -> None:
     from samba_core import load_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
-        path, kind = checkpoint_path(Path(tmp))
+        path, kind = shipped_or_random_checkpoint(Path(tmp))
         ckpt = load_checkpoint(path)
         runs = []
         for n_channels, rate, chunk in ((64, 256.0, 4), (128, 1000.0, 16)):

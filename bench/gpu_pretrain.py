@@ -1,6 +1,6 @@
 """``samba-pretrain`` on CUDA machines whose mamba_ssm lacks its Mamba1 extension.
 
-Registers the empty ``selective_scan_cuda`` module (see ``gpu_setup.py``), then runs the
+Registers the empty ``selective_scan_cuda`` module (see ``tests/helpers/mamba_stub.py``), then runs the
 ``samba-pretrain`` command line unchanged. Works under torchrun::
 
     python bench/gpu_pretrain.py train --corpus corpus/ --out runs/base
@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_setup import register_selective_scan_stub  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test helpers
+from helpers.mamba_stub import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_setup import register_selective_scan_stub  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test helpers
+from helpers.mamba_stub import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()
 

@@ -1,6 +1,6 @@
 """Pretraining throughput: one full TSRM training step, mamba_ssm Triton kernels vs the plain-PyTorch scan.
 
-The step is exactly the trainer's (``samba_core.pretraining.trainer``): ``Samba(SambaConfig())`` with
+The step is exactly the trainer's (``samba_core.pretraining.objective.update_step``): ``Samba(SambaConfig())`` with
 frozen heads, bf16 autocast on CUDA, forward with TSRM time masks over a (batch, channels,
 time) batch, per-crop masked reconstruction loss, backward, gradient clipping, AdamW.
 Only the SSD scan differs between the two paths (``Mamba2Mixer.use_kernels``). Each path runs
@@ -35,15 +35,18 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_setup import register_selective_scan_stub  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test helpers
+from helpers.mamba_stub import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()
 
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig, temporal_span_mask  # noqa: E402
-from samba_core.pretraining.trainer import PretrainConfig, build_model, update_step  # noqa: E402
 from samba_core.pretraining.batches import Batch  # noqa: E402
+from samba_core.pretraining.config import PretrainConfig  # noqa: E402
 from samba_core.pretraining.graph import GraphedStep, set_capturable  # noqa: E402
+from samba_core.pretraining.objective import update_step  # noqa: E402
+from samba_core.pretraining.trainer import build_model  # noqa: E402
 from samba_core.ssd import kernels_available  # noqa: E402
 
 

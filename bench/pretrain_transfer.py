@@ -50,6 +50,7 @@ from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
 from calibration.recording import read_recording  # noqa: E402
 from calibration.validation import cross_validate, make_folds  # noqa: E402
+from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
 from samba_core import load_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
@@ -81,7 +82,7 @@ def base_saw(provenance: dict, subject: int) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bases", type=Path, nargs="+", default=[REPO / "checkpoints" / "samba-base.samba"])
+    p.add_argument("--bases", type=Path, nargs="+", default=[SHIPPED_CHECKPOINT])
     p.add_argument("--subjects", type=int, nargs="*", default=None)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--folds", type=int, default=5)

@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_setup import register_selective_scan_stub  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test helpers
+from helpers.mamba_stub import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()
 
@@ -32,7 +33,9 @@ from pretrain_throughput import make_batch  # noqa: E402
 
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig  # noqa: E402
-from samba_core.pretraining.trainer import PretrainConfig, build_model, crop_losses  # noqa: E402
+from samba_core.pretraining.config import PretrainConfig  # noqa: E402
+from samba_core.pretraining.objective import crop_losses  # noqa: E402
+from samba_core.pretraining.trainer import build_model  # noqa: E402
 
 
 def main() -> None:

@@ -23,12 +23,10 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import psutil
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lsl_setup import use_machine_only_lsl  # noqa: E402
@@ -36,19 +34,10 @@ from lsl_setup import use_machine_only_lsl  # noqa: E402
 use_machine_only_lsl()  # before anything loads liblsl
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "checkpoints" / "samba-base.samba"
+sys.path.insert(0, str(REPO / "tests"))  # the shared test helpers
 
-
-def checkpoint(tmp: Path):
-    from samba_core import CheckpointMetadata, Samba, SambaConfig, load_checkpoint, save_checkpoint
-    from samba_core.preprocessing import PreprocessConfig
-
-    if SHIPPED.is_file():
-        return load_checkpoint(SHIPPED), "shipped samba-base"
-    torch.manual_seed(0)
-    meta = CheckpointMetadata(sample_rate=256.0, preprocessing=PreprocessConfig().to_dict())
-    path = save_checkpoint(tmp / "default.samba", Samba(SambaConfig()), meta)
-    return load_checkpoint(path), "random weights, default SambaConfig"
+from helpers.lsl import unique_name  # noqa: E402
+from helpers.models import shipped_or_random_checkpoint  # noqa: E402
 
 
 def main() -> None:
@@ -58,12 +47,14 @@ def main() -> None:
     ap.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
     args = ap.parse_args()
     from app.pipeline import DEMO_RECORDING, LivePipeline, PipelineConfig, ReplayPlayer, StreamSelector
+    from samba_core import load_checkpoint
 
     me = psutil.Process()
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt, kind = checkpoint(Path(tmp))
+        path, kind = shipped_or_random_checkpoint(Path(tmp))
+        ckpt = load_checkpoint(path)
         player = ReplayPlayer(DEMO_RECORDING, speed=args.speed, loop=True).start()
-        cfg = PipelineConfig(StreamSelector(name=player.name), ckpt.path, outlet_prefix=f"soak-{uuid.uuid4().hex[:6]}",
+        cfg = PipelineConfig(StreamSelector(name=player.name), ckpt.path, outlet_prefix=unique_name("soak"),
                              markers=StreamSelector(name=player.marker_stream), record=Path(tmp) / "soak.fif")
         pipeline = LivePipeline(cfg, checkpoint=ckpt).start()
         rate = player.source_rate

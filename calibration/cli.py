@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from checkpoints import SHIPPED_CHECKPOINT
 from montages import MontageError
 from samba_core import CheckpointError
 
@@ -24,7 +25,7 @@ from .protocols import PROTOCOLS, ProtocolError
 from .recording import RecordingError
 
 #: Where ``--base`` points by default: the pretrained checkpoint shipped in the ``checkpoints`` package.
-DEFAULT_BASE = Path(__file__).resolve().parents[1] / "checkpoints" / "samba-base.samba"
+DEFAULT_BASE = SHIPPED_CHECKPOINT
 
 
 def _parser() -> argparse.ArgumentParser:

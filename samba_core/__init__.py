@@ -14,7 +14,8 @@ from .checkpoint import CheckpointError, CheckpointMetadata, LoadedCheckpoint, l
 from .config import SambaConfig
 from .masking import MaskingConfig, masked_reconstruction_loss, temporal_span_mask
 from .model import Samba, SambaOutput, StreamState
-from .preprocessing import OnlinePreprocessor, PreprocessConfig, preprocess_offline
+from .preprocessing import OnlinePreprocessor, preprocess_offline
+from .preprocessing_config import PreprocessConfig
 from .quality import ChannelQuality, ChannelQualityMonitor, QualityConfig
 from .streaming import StreamingSession, StreamOutput
 

@@ -17,6 +17,14 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory) -> Path:
+    """A small random SAMBA model saved as a real checkpoint (256 Hz, default preprocessing)."""
+    from helpers.models import save_small_checkpoint
+
+    return save_small_checkpoint(tmp_path_factory.mktemp("ckpt") / "small.samba")
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real EEG folder beside the checkout; tests that need it skip when it is absent."""
     if not (SHARED_DATA / "MNE-eegbci-data").is_dir():

@@ -44,9 +44,9 @@ def run_gui(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         ``samba-live`` arguments; used: ``replay`` (path, "" for the demo, or None),
-        ``stream``, ``checkpoint``, ``backend``, ``loop``, ``speed``, ``smoothing``,
-        ``threshold``, ``montage``, ``device``, ``allow_drop``, ``outlet_prefix``,
-        ``timeout``. Missing attributes take their defaults.
+        ``stream``, ``checkpoint``, ``loop``, ``speed`` (:meth:`GuiOptions.from_args`) and
+        the decoding settings that :meth:`app.pipeline.PipelineConfig.from_args` reads,
+        the same as ``--headless``. Missing attributes take their defaults.
 
     Returns
     -------

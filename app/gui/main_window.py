@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.pipeline import StreamSelector
+from app.pipeline import PipelineConfig, StreamSelector
+from checkpoints import SHIPPED_CHECKPOINT
 
 from .calibration_run import PREPARING, RUNNING as RUN_RUNNING, SAVING
 from .calibration_tab import CalibrationTab
@@ -28,8 +29,8 @@ from .checkpoint_picker import CheckpointPicker
 from .decoding_panel import DecodingPanel
 from .montage_panel import MontagePanel
 from .notice_view import ErrorBanner, LiveStatusBar, NoticeList
-from .options import SHIPPED_CHECKPOINT, GuiOptions
-from .session import FAILED, RUNNING, STARTING, LiveSession, SessionRequest
+from .options import GuiOptions
+from .session import FAILED, RUNNING, STARTING, LiveSession
 from .signal_panel import SignalPanel
 from .stream_picker import StreamPicker
 
@@ -163,8 +164,8 @@ class MainWindow(QMainWindow):
 
     # -- actions -----------------------------------------------------------------------
     def build_request(self, record: Path | None = None, markers: StreamSelector | None = None,
-                      stream: StreamSelector | None = None) -> SessionRequest:
-        """A request for the selected stream and checkpoint.
+                      stream: StreamSelector | None = None) -> PipelineConfig:
+        """The pipeline configuration for the selected stream and checkpoint, with the command line's settings.
 
         Raises
         ------
@@ -180,11 +181,7 @@ class MainWindow(QMainWindow):
         checkpoint = self.checkpoint_picker.checkpoint()
         if checkpoint is None:
             raise ValueError("choose a model checkpoint first (Model → Browse…)")
-        o = self.options
-        return SessionRequest(stream=stream, checkpoint=checkpoint, backend=o.backend, smoothing_s=o.smoothing_s,
-                              threshold=o.threshold, record=record, markers=markers, montage=o.montage,
-                              outlet_prefix=o.outlet_prefix, resolve_timeout_s=o.resolve_timeout_s,
-                              mains_hz=o.mains_hz)
+        return self.options.pipeline_config(stream=stream, checkpoint=Path(checkpoint), record=record, markers=markers)
 
     def _replay_selector(self) -> StreamSelector | None:
         """The selector of the stream this window replays, or None."""
@@ -254,7 +251,7 @@ class MainWindow(QMainWindow):
         for w in (self.replay_button, self.checkpoint_picker, self.stream_picker):
             w.setEnabled(not recording)
 
-    def _on_started(self, request: SessionRequest) -> None:
+    def _on_started(self, request: PipelineConfig) -> None:
         self._sync_controls()
         self.notices.add("info", f"decoding {request.stream.describe()} with {Path(request.checkpoint).name}"
                          + (f", recording to {request.record}" if request.record else ""))

@@ -6,11 +6,10 @@ import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from app.pipeline import MontageOptions
-
-#: The checkpoint shipped with the package.
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "samba-base.samba"
+from app.cli import build_parser
+from app.pipeline import PipelineConfig
 
 
 def default_data_dir() -> Path:
@@ -30,40 +29,30 @@ class GuiOptions:
         Name of an LSL stream to decode at start.
     checkpoint : Path or None
         Checkpoint to select (default: the shipped one).
-    backend : str
-        ``onnx`` or ``torch``.
     loop, speed
         Replay options.
-    smoothing_s, threshold
-        Decoding options (see :class:`app.pipeline.DecodingConfig`).
-    montage : MontageOptions
-    outlet_prefix : str
-    resolve_timeout_s : float
+    args : argparse.Namespace
+        The ``samba-live`` arguments. The decoding settings (backend, smoothing, threshold,
+        montage, device, allow-drop, mains, outlet prefix, timeout) are read from them by
+        :meth:`PipelineConfig.from_args`, as ``--headless`` reads them (:meth:`pipeline_config`).
+        Default: ``samba-live`` with no options.
     data_dir : Path
         Sessions and subject checkpoints are written here.
     refresh_hz : float
         Display refresh rate (30-60 Hz).
     time_scale : float
         Factor on calibration protocol durations (1 for real runs).
-    mains_hz : float or None
-        Local mains frequency for the notch (0 disables it); None keeps the checkpoint's.
     """
 
     replay: str | None = None
     stream: str | None = None
     checkpoint: Path | None = None
-    backend: str = "onnx"
     loop: bool = False
     speed: float = 1.0
-    smoothing_s: float = 0.0
-    threshold: float | None = None
-    montage: MontageOptions = field(default_factory=MontageOptions)
-    outlet_prefix: str = "samba"
-    resolve_timeout_s: float = 10.0
+    args: argparse.Namespace = field(default_factory=lambda: build_parser().parse_args([]))
     data_dir: Path = field(default_factory=default_data_dir)
     refresh_hz: float = 30.0
     time_scale: float = 1.0
-    mains_hz: float | None = None
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.refresh_hz <= 60.0:
@@ -75,14 +64,21 @@ class GuiOptions:
     def from_args(cls, args: argparse.Namespace) -> GuiOptions:
         """From the ``samba-live`` arguments; anything absent keeps its default."""
         get = lambda name, default=None: getattr(args, name, default)  # noqa: E731
-        montage_file = get("montage")
         return cls(
             replay=get("replay"), stream=get("stream"),
             checkpoint=Path(get("checkpoint")) if get("checkpoint") else None,
-            backend=get("backend") or "onnx", loop=bool(get("loop", False)), speed=float(get("speed") or 1.0),
-            smoothing_s=float(get("smoothing") or 0.0), threshold=get("threshold"),
-            montage=MontageOptions(montage_file=str(montage_file) if montage_file else None, device=get("device"),
-                                   allow_drop=bool(get("allow_drop", False))),
-            outlet_prefix=get("outlet_prefix") or "samba", resolve_timeout_s=float(get("timeout") or 10.0),
-            mains_hz=get("mains"),
+            loop=bool(get("loop", False)), speed=float(get("speed") or 1.0), args=args,
         )
+
+    def pipeline_config(self, **overrides: Any) -> PipelineConfig:
+        """What the window decodes with: :meth:`PipelineConfig.from_args` of :attr:`args` and ``overrides``.
+
+        The window chooses the stream and checkpoint (pass them), and records only what it is
+        asked to (``record`` and ``markers`` are None unless given).
+
+        Raises
+        ------
+        PipelineError, ValueError
+            See :meth:`PipelineConfig.from_args`.
+        """
+        return PipelineConfig.from_args(self.args, **{"record": None, "markers": None, **overrides})

@@ -13,15 +13,10 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.pipeline import (
-    AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, Notice, PipelineConfig, PipelineSnapshot,
-    ReplayPlayer, StreamSelector, demo_recording,
-)
+from app.pipeline import LivePipeline, Notice, PipelineConfig, PipelineSnapshot, ReplayPlayer, demo_recording
 
 log = logging.getLogger(__name__)
 
@@ -29,50 +24,9 @@ log = logging.getLogger(__name__)
 IDLE, STARTING, RUNNING, STOPPING, STOPPED, FAILED = "idle", "starting", "running", "stopping", "stopped", "failed"
 
 
-@dataclass(frozen=True)
-class SessionRequest:
-    """What to decode and how (the GUI's choices, turned into a :class:`PipelineConfig`).
-
-    Parameters
-    ----------
-    stream : StreamSelector
-    checkpoint : Path
-    backend : str
-        ``onnx`` or ``torch``.
-    smoothing_s, threshold
-        See :class:`app.pipeline.DecodingConfig`.
-    record : Path, optional
-        Record raw EEG, markers and decisions to this FIF file.
-    markers : StreamSelector, optional
-        Marker stream to record alongside (the calibration cues).
-    montage : MontageOptions
-    outlet_prefix : str
-    resolve_timeout_s : float
-        Seconds to wait for the stream.
-    mains_hz : float, optional
-        Local mains frequency for the notch (see :class:`app.pipeline.PipelineConfig`).
-    """
-
-    stream: StreamSelector
-    checkpoint: Path
-    backend: str = "onnx"
-    smoothing_s: float = 0.0
-    threshold: float | None = None
-    record: Path | None = None
-    markers: StreamSelector | None = None
-    montage: MontageOptions = field(default_factory=MontageOptions)
-    outlet_prefix: str = "samba"
-    resolve_timeout_s: float = 10.0
-    mains_hz: float | None = None
-
-    def pipeline_config(self) -> PipelineConfig:
-        return PipelineConfig(
-            stream=self.stream, checkpoint=Path(self.checkpoint), markers=self.markers, record=self.record,
-            outlet_prefix=self.outlet_prefix,
-            decoding=DecodingConfig(backend=self.backend, smoothing_s=self.smoothing_s, threshold=self.threshold),
-            acquisition=AcquisitionConfig(resolve_timeout_s=self.resolve_timeout_s), montage=self.montage,
-            mains_hz=self.mains_hz,
-        )
+#: What a session is asked to decode: a :class:`PipelineConfig`, built by
+#: :meth:`app.gui.options.GuiOptions.pipeline_config` (the name is kept for the callers' signatures).
+SessionRequest = PipelineConfig
 
 
 class LiveSession(QObject):
@@ -80,7 +34,7 @@ class LiveSession(QObject):
 
     Signals
     -------
-    started(SessionRequest)
+    started(PipelineConfig)
         Decoding runs.
     failed(str)
         A start failed or the pipeline stopped on an error; the text says why and what to do.
@@ -105,7 +59,7 @@ class LiveSession(QObject):
         self._player: ReplayPlayer | None = None
         self._state = IDLE
         self._leftover: list[Notice] = []  # last words of pipelines already replaced
-        self.request: SessionRequest | None = None
+        self.request: PipelineConfig | None = None
         self.last_error: str | None = None
 
     # -- state -------------------------------------------------------------------------
@@ -149,7 +103,7 @@ class LiveSession(QObject):
                 self.stopped.emit(pipeline.recording)
 
     # -- decoding ----------------------------------------------------------------------
-    def start(self, request: SessionRequest) -> Future:
+    def start(self, request: PipelineConfig) -> Future:
         """Stop what runs, then start decoding ``request`` (on the helper thread)."""
         self._state = STARTING
         self.request = request
@@ -161,10 +115,10 @@ class LiveSession(QObject):
             self._state = STOPPING
         return self._executor.submit(self._stop_and_report)
 
-    def _start(self, request: SessionRequest) -> None:
+    def _start(self, request: PipelineConfig) -> None:
         self._stop_pipeline()
         self._state = STARTING
-        pipeline = LivePipeline(request.pipeline_config())
+        pipeline = LivePipeline(request)
         try:
             pipeline.start()
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user as a message
@@ -242,7 +196,7 @@ class LiveSession(QObject):
         self._state = STOPPED
 
 
-def describe_start_error(exc: BaseException, request: SessionRequest) -> str:
+def describe_start_error(exc: BaseException, request: PipelineConfig) -> str:
     """A message for a failed start that names what was being started."""
     from montages import MontageError
     from samba_core import CheckpointError

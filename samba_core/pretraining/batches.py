@@ -20,48 +20,15 @@ produces for a headset that has only those channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..masking import MaskingConfig, temporal_span_mask
+from ..masking import temporal_span_mask
+from .config import CropConfig
 from .corpus import Corpus, CorpusError
-
-
-@dataclass(frozen=True)
-class CropConfig:
-    """How crops are drawn.
-
-    Parameters
-    ----------
-    context_s : float
-        Crop length in seconds (long context: tens of seconds).
-    batch_size : int
-        Global batch (all ranks together); must be a multiple of the number of ranks.
-    channel_subset_prob : float
-        Probability that a crop keeps only a random subset of its channels.
-    min_channels : int
-        Smallest subset kept.
-    val_fraction : float
-        Tail of every recording held out from training crops, for the validation loss.
-    masking : MaskingConfig
-        TSRM span masking.
-    """
-
-    context_s: float = 60.0
-    batch_size: int = 8
-    channel_subset_prob: float = 0.5
-    min_channels: int = 8
-    val_fraction: float = 0.1
-    masking: MaskingConfig = field(default_factory=MaskingConfig)
-
-    def __post_init__(self) -> None:
-        if self.context_s <= 0 or self.batch_size < 1:
-            raise ValueError(f"context_s must be > 0 and batch_size >= 1, got {self.context_s}, {self.batch_size}")
-        if not 0.0 <= self.channel_subset_prob <= 1.0 or not 0.0 <= self.val_fraction < 0.5:
-            raise ValueError("channel_subset_prob must lie in [0, 1] and val_fraction in [0, 0.5)")
 
 
 @dataclass(frozen=True)

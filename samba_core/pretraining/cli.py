@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..config import SambaConfig
 from ..masking import MaskingConfig
-from .batches import CropConfig
+from .config import CropConfig, PretrainConfig
 from .corpus import CorpusError, load_corpus, prepare_corpus
 
 
@@ -38,27 +38,30 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--spec", type=Path, help="corpus spec JSON, prepared into <out>/corpus first")
     train.add_argument("--out", required=True, type=Path, help="run folder: state, logs, samba-base.samba")
     train.add_argument("--model-config", type=Path, help="JSON of SambaConfig fields (default: SambaConfig())")
-    train.add_argument("--steps", type=int, default=2000)
-    train.add_argument("--batch-size", type=int, default=8, help="global batch over all GPUs")
-    train.add_argument("--context-s", type=float, default=60.0, help="crop length in seconds")
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--warmup-steps", type=int, default=100)
-    train.add_argument("--weight-decay", type=float, default=0.05)
-    train.add_argument("--grad-clip", type=float, default=1.0)
-    train.add_argument("--precision", choices=("bf16", "fp32"), default="bf16", help="bf16 autocast on CUDA")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--mask-ratio", type=float, default=0.4)
-    train.add_argument("--span-s", type=float, nargs=2, default=(0.25, 1.0), metavar=("MIN", "MAX"))
-    train.add_argument("--spectral-weight", type=float, default=0.1)
-    train.add_argument("--channel-subset-prob", type=float, default=0.5, help="chance a crop keeps a channel subset")
-    train.add_argument("--min-channels", type=int, default=8)
-    train.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of every recording")
+    # Defaults are the config dataclasses' own, so a command line and PretrainConfig() agree.
+    run, crops, masking = PretrainConfig(), CropConfig(), MaskingConfig()
+    train.add_argument("--steps", type=int, default=run.steps)
+    train.add_argument("--batch-size", type=int, default=crops.batch_size, help="global batch over all GPUs")
+    train.add_argument("--context-s", type=float, default=crops.context_s, help="crop length in seconds")
+    train.add_argument("--lr", type=float, default=run.lr)
+    train.add_argument("--warmup-steps", type=int, default=run.warmup_steps)
+    train.add_argument("--weight-decay", type=float, default=run.weight_decay)
+    train.add_argument("--grad-clip", type=float, default=run.grad_clip)
+    train.add_argument("--precision", choices=("bf16", "fp32"), default=run.precision, help="bf16 autocast on CUDA")
+    train.add_argument("--seed", type=int, default=run.seed)
+    train.add_argument("--mask-ratio", type=float, default=masking.ratio)
+    train.add_argument("--span-s", type=float, nargs=2, default=masking.span_s, metavar=("MIN", "MAX"))
+    train.add_argument("--spectral-weight", type=float, default=masking.spectral_weight)
+    train.add_argument("--channel-subset-prob", type=float, default=crops.channel_subset_prob,
+                       help="chance a crop keeps a channel subset")
+    train.add_argument("--min-channels", type=int, default=crops.min_channels)
+    train.add_argument("--val-fraction", type=float, default=crops.val_fraction, help="held-out tail of every recording")
     train.add_argument("--no-kernels", action="store_true", help="force the plain-PyTorch SSD scan")
     train.add_argument("--cuda-graphs", action="store_true",
                        help="replay each step as one CUDA graph (one GPU; removes the host launch overhead)")
-    train.add_argument("--log-every", type=int, default=50)
-    train.add_argument("--val-every", type=int, default=250)
-    train.add_argument("--save-every", type=int, default=250)
+    train.add_argument("--log-every", type=int, default=run.log_every)
+    train.add_argument("--val-every", type=int, default=run.val_every)
+    train.add_argument("--save-every", type=int, default=run.save_every)
     train.add_argument("--stop-after", type=int, help="end this invocation after N steps (resume later)")
     train.add_argument("--max-minutes", type=float, help="end this invocation after this much training time")
     train.add_argument("--resume", action="store_true", help="continue from <out>/state.pt")
@@ -81,8 +84,27 @@ def _model_config(path: Path | None) -> SambaConfig:
     return SambaConfig.from_dict(json.loads(path.read_text()))
 
 
+def pretrain_config(args: argparse.Namespace) -> PretrainConfig:
+    """The :class:`PretrainConfig` that parsed ``samba-pretrain train`` arguments ask for.
+
+    Raises
+    ------
+    ValueError
+        A setting out of its range (the config's own checks).
+    """
+    masking = MaskingConfig(args.mask_ratio, tuple(args.span_s), args.spectral_weight)
+    crops = CropConfig(args.context_s, args.batch_size, args.channel_subset_prob, args.min_channels,
+                       args.val_fraction, masking)
+    return PretrainConfig(
+        steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
+        grad_clip=args.grad_clip, precision=args.precision, seed=args.seed, use_kernels=not args.no_kernels,
+        log_every=args.log_every, val_every=args.val_every, save_every=args.save_every, stop_after=args.stop_after,
+        max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, crops=crops,
+    )
+
+
 def _train(args: argparse.Namespace) -> dict:
-    from .trainer import PretrainConfig, pretrain, init_distributed
+    from .trainer import init_distributed, pretrain
 
     rank, _, _ = init_distributed()
     if args.spec is not None:
@@ -96,15 +118,7 @@ def _train(args: argparse.Namespace) -> dict:
     else:
         corpus_dir = args.corpus
     corpus = load_corpus(corpus_dir)
-    masking = MaskingConfig(args.mask_ratio, tuple(args.span_s), args.spectral_weight)
-    crops = CropConfig(args.context_s, args.batch_size, args.channel_subset_prob, args.min_channels,
-                       args.val_fraction, masking)
-    config = PretrainConfig(
-        steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
-        grad_clip=args.grad_clip, precision=args.precision, seed=args.seed, use_kernels=not args.no_kernels,
-        log_every=args.log_every, val_every=args.val_every, save_every=args.save_every, stop_after=args.stop_after,
-        max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, crops=crops,
-    )
+    config = pretrain_config(args)
     return pretrain(corpus, _model_config(args.model_config), config, args.out, resume=args.resume,
                     progress=not args.no_progress)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..checkpoint import CheckpointMetadata, save_checkpoint
 from ..model import Samba
-from .batches import CropConfig
+from .config import CropConfig
 from .corpus import Corpus
 
 

@@ -1,17 +1,12 @@
 """Self-supervised TSRM pretraining of SAMBA on a prepared corpus, on one device or many (DDP).
 
-Objective: Temporal Semantic Random Masking. Spans of 0.25-1 s are hidden from the
-network (replaced by its mask token after the spatial embedding) and the decoder must
-reconstruct them in every channel (:func:`~samba_core.masking.masked_reconstruction_loss`).
-The network is causal, so this is forecasting a hidden stretch from its past.
+Objective: TSRM masked reconstruction (:mod:`~samba_core.pretraining.objective`), each crop's
+loss normalised on its own and a batch's loss the mean over crops. Data-parallel ranks each
+average their share and DDP averages the gradients, which is then exactly the gradient of the
+global batch mean: with the rank-strided crops of :mod:`~samba_core.pretraining.batches`, one
+GPU and N GPUs follow the same training trajectory up to floating-point rounding.
 
-Each crop's loss is normalised on its own (its channels, its hidden samples) and a batch's
-loss is the mean over crops. Data-parallel ranks each average their share and DDP
-averages the gradients, which is then exactly the gradient of the global batch mean:
-with the rank-strided crops of :mod:`~samba_core.pretraining.batches`, one GPU and N GPUs
-follow the same training trajectory up to floating-point rounding.
-
-Out folder: ``state.pt`` (model, optimiser, step, RNG: what ``resume`` needs),
+Out folder (:mod:`~samba_core.pretraining.run_folder`): ``state.pt`` (what ``resume`` needs),
 ``metrics.csv`` (per-step loss, lr, gradient norm, throughput), ``val.csv`` (validation
 loss on held-out recording tails), ``summary.json``, and the exported model
 ``samba-base.samba`` (a :func:`~samba_core.checkpoint.save_checkpoint` file). Only rank 0
@@ -20,14 +15,10 @@ writes. Launch on several GPUs with ``torchrun --nproc_per_node N $(which samba-
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,155 +29,14 @@ from torch import Tensor
 
 from ..config import SambaConfig
 from ..mamba2 import Mamba2Mixer
-from ..masking import MaskingConfig, masked_reconstruction_loss
 from ..model import Samba
-from .batches import Batch, CropConfig, CropSampler
+from .batches import Batch, CropSampler
+from .config import PretrainConfig, learning_rate, trajectory_settings
 from .corpus import Corpus
-from .graph import GraphedStep, set_capturable, set_learning_rate
 from .export import export_pretrained
-
-STATE_FILE = "state.pt"
-EXPORT_FILE = "samba-base.samba"
-METRIC_FIELDS = ["step", "loss", "mse", "nmse", "lr", "grad_norm", "samples_per_s", "elapsed_s"]
-VAL_FIELDS = ["step", "val_loss", "val_mse", "val_nmse"]
-# Fields that do not change the trajectory of the steps already taken: a resume may change them.
-# CUDA graphs replay the same arithmetic (up to rounding), so they may change on resume too.
-_RESUMABLE = {"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every", "cuda_graphs"}
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    """Optimisation settings. ``precision``: "bf16" (autocast on CUDA; CPU runs float32) or "fp32".
-    ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time.
-    ``cuda_graphs``: replay each training step as one CUDA graph (single-process CUDA runs; see
-    :mod:`~samba_core.pretraining.graph`); ignored, with a log line, elsewhere."""
-
-    steps: int = 2000
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.05
-    grad_clip: float = 1.0
-    precision: str = "bf16"
-    seed: int = 0
-    use_kernels: bool = True
-    log_every: int = 50
-    val_every: int = 250
-    save_every: int = 250
-    stop_after: int | None = None
-    max_minutes: float | None = None
-    cuda_graphs: bool = False
-    crops: CropConfig = field(default_factory=CropConfig)
-
-    def __post_init__(self) -> None:
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be 'bf16' or 'fp32', got {self.precision!r}")
-        if self.steps < 1 or self.lr <= 0 or self.grad_clip <= 0:
-            raise ValueError("steps must be >= 1, lr > 0 and grad_clip > 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
-        d = dict(d)
-        crops = dict(d.pop("crops", {}))
-        masking = dict(crops.pop("masking", {}))
-        if "span_s" in masking:
-            masking["span_s"] = tuple(masking["span_s"])
-        return cls(**d, crops=CropConfig(**crops, masking=MaskingConfig(**masking)))
-
-
-def learning_rate(config: PretrainConfig, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr`` at ``steps``: a function of the step alone."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
-    floor = config.min_lr_ratio
-    return config.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-crop (loss, mse, nmse), each (B,), on the crop's own channels and samples (padding excluded).
-
-    ``nmse`` = squared error / target power on the hidden samples: 1 for predicting zeros.
-    A batch of full-length crops (the usual case) is scored in one pass over the batch; a batch
-    with shorter crops crop by crop, so that each spectrum is taken over the crop's own length.
-    """
-    if batch.full_length:
-        return _full_length_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
-    return _per_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
-
-
-def _per_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
-    """``crop_losses`` one crop at a time, each on its own length and channels."""
-    losses, mses, nmses = [], [], []
-    for i, (length, width) in enumerate(zip(batch.lengths, batch.widths)):
-        r = recon[i : i + 1, :width, :length].float()
-        t = batch.x[i : i + 1, :width, :length]
-        m = batch.time_mask[i : i + 1, :length]
-        losses.append(masked_reconstruction_loss(r, t, m, None, scale_uv, spectral_weight))
-        w = m.unsqueeze(1).float()
-        err = ((r - t).pow(2) * w).sum()
-        power = (t.pow(2) * w).sum()
-        mses.append(err / (w.sum() * width).clamp_min(1) / scale_uv**2)
-        nmses.append(err / power.clamp_min(1e-12))
-    return torch.stack(losses), torch.stack(mses).detach(), torch.stack(nmses).detach()
-
-
-def _full_length_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
-    """``crop_losses`` for crops that fill the batch's length, with channel padding masked instead of sliced.
-
-    Same values as scoring each crop on its own (up to summation order), with no per-crop
-    operations and no shapes taken from the batch's contents: what a captured CUDA graph needs.
-    """
-    r = recon.float()
-    cm = batch.channel_mask.float()  # (B, C)
-    tm = batch.time_mask.float()  # (B, T)
-    weight = cm.unsqueeze(-1) * tm.unsqueeze(1)  # (B, C, T)
-    hidden, width = tm.sum(-1), cm.sum(-1)
-    target = torch.nan_to_num(batch.x)
-    diff = (r - target) / scale_uv
-    loss = (diff.pow(2) * weight).sum((1, 2)) / (width * hidden).clamp_min(1.0)
-    if spectral_weight > 0:
-        tmask = tm.unsqueeze(1)
-        spec_hat = torch.fft.rfft(r / scale_uv * tmask, dim=-1).abs()
-        spec = torch.fft.rfft(target / scale_uv * tmask, dim=-1).abs()
-        gap = (torch.log1p(spec_hat) - torch.log1p(spec)).abs() * cm.unsqueeze(-1)
-        loss = loss + spectral_weight * gap.sum((1, 2)) / (width * spec.size(-1)).clamp_min(1.0)
-    raw = r - batch.x
-    err = (raw.pow(2) * weight).sum((1, 2))
-    power = (batch.x.pow(2) * weight).sum((1, 2))
-    mse = err / (width * hidden).clamp_min(1.0) / scale_uv**2
-    nmse = err / power.clamp_min(1e-12)
-    return loss, mse.detach(), nmse.detach()
-
-
-def forward_losses(model: torch.nn.Module, batch: Batch, masking: MaskingConfig, scale_uv: float, *,
-                   autocast: bool, graphs: bool = False) -> tuple[Tensor, Tensor, Tensor]:
-    """TSRM forward pass over a batch and its per-crop (loss, mse, nmse); ``autocast``: bf16.
-
-    ``graphs``: the pass is (or will be) captured as a CUDA graph, which must not keep
-    autocast's cast weights from one replay to the next.
-    """
-    with torch.autocast(batch.x.device.type, dtype=torch.bfloat16, enabled=autocast, cache_enabled=not graphs):
-        out = model(batch.x, batch.coords, batch.channel_mask, time_mask=batch.time_mask, decoder=True)
-    return crop_losses(out.reconstruction, batch, masking, scale_uv)
-
-
-def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, masking: MaskingConfig,
-                scale_uv: float, grad_clip: float, *, autocast: bool, graphs: bool = False) -> tuple[Tensor, ...]:
-    """One training step: forward, loss, backward, gradient clipping and the optimiser step.
-
-    Returns (per-crop loss, mse, nmse, gradient norm) as device tensors, read by the caller
-    when it needs them, so the step itself never waits on the device.
-    """
-    loss, mse, nmse = forward_losses(model, batch, masking, scale_uv, autocast=autocast, graphs=graphs)
-    optimizer.zero_grad(set_to_none=True)
-    loss.mean().backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
-    optimizer.step()
-    return loss.detach(), mse, nmse, grad_norm
+from .graph import GraphedStep, set_capturable, set_learning_rate
+from .objective import forward_losses, update_step
+from .run_folder import EXPORT_FILE, STATE_FILE, RunLogs, capture_rng, restore_rng, save_state
 
 
 def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
@@ -221,21 +71,6 @@ def init_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
-
-
 class Pretrainer:
     """One pretraining run writing to ``out_dir``; see the module docstring."""
 
@@ -253,6 +88,7 @@ class Pretrainer:
             raise ValueError(f"batch size {config.crops.batch_size} must be a multiple of the {self.world} ranks")
         self.corpus, self.model_config, self.config = corpus, model_config, config
         self.out = Path(out_dir)
+        self.logs = RunLogs(self.out)
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.progress = progress and self.rank == 0
         self.graphs = config.cuda_graphs and self.device.type == "cuda" and self.world == 1
@@ -280,54 +116,30 @@ class Pretrainer:
             torch.set_float32_matmul_precision("high")
         if self.rank == 0:
             self.out.mkdir(parents=True, exist_ok=True)
-            self._trim_logs()
+            self.logs.trim(self.step)
 
     # -- state ------------------------------------------------------------------------
-    def _trajectory_config(self, d: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in d.items() if k not in _RESUMABLE}
-
     def _load_state(self) -> None:
         state = torch.load(self.out / STATE_FILE, map_location="cpu", weights_only=False)
         if state["model_config"] != self.model_config.to_dict():
             raise ValueError(f"{self.out / STATE_FILE} was trained with another model configuration; "
                              "use a new out folder or the same --model-config")
-        if self._trajectory_config(state["config"]) != self._trajectory_config(self.config.to_dict()):
+        if trajectory_settings(state["config"]) != trajectory_settings(self.config.to_dict()):
             raise ValueError(f"{self.out / STATE_FILE} was trained with other settings "
-                             f"({self._trajectory_config(state['config'])}); resume with the same ones")
+                             f"({trajectory_settings(state['config'])}); resume with the same ones")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
-        _set_rng_state(state["rng"])
+        restore_rng(state["rng"])
         self.log(f"resumed from step {self.step}")
 
     def save_state(self) -> None:
         if self.rank != 0:
             return
-        state = {
+        save_state(self.out, {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
-            "rng": _rng_state(), "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
-        }
-        tmp = self.out / (STATE_FILE + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.out / STATE_FILE)
-
-    def _trim_logs(self) -> None:
-        """Drop log rows past the resumed step (written after the last saved state) or all on a fresh start."""
-        for name, fields in (("metrics.csv", METRIC_FIELDS), ("val.csv", VAL_FIELDS)):
-            path = self.out / name
-            rows = []
-            if path.is_file() and self.step > 0:
-                with path.open() as f:
-                    rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-            with path.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(rows)
-
-    def _append(self, name: str, row: dict[str, Any]) -> None:
-        fields = METRIC_FIELDS if name == "metrics.csv" else VAL_FIELDS
-        with (self.out / name).open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=fields).writerow(row)
+            "rng": capture_rng(), "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+        })
 
     # -- steps ------------------------------------------------------------------------
     def _forward_losses(self, model, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
@@ -374,7 +186,7 @@ class Pretrainer:
             return None
         val = self.validate()
         if val is not None:
-            self._append("val.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in val.items()}})
+            self.logs.append("val.csv", self.step, val)
             self.log(f"step {self.step}: validation loss {val['val_loss']:.4f} (nmse {val['val_nmse']:.3f})")
         return val
 
@@ -410,7 +222,7 @@ class Pretrainer:
                 last = now
                 history.append(metrics["loss"])
                 if self.rank == 0:
-                    self._append("metrics.csv", {"step": self.step, **{k: f"{v:.6g}" for k, v in metrics.items()}})
+                    self.logs.append("metrics.csv", self.step, metrics)
                     bar.update(1)
                     bar.set_postfix(loss=f"{metrics['loss']:.4f}", nmse=f"{metrics['nmse']:.3f}")
                     if not self.progress and (self.step % cfg.log_every == 0 or self.step == end_step):
@@ -445,7 +257,7 @@ class Pretrainer:
             "mamba_ssm_kernels": bool(self.config.use_kernels and self.device.type == "cuda" and kernels_available()),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
-            "corpus": self.corpus.summary(), "final": self._last_rows(),
+            "corpus": self.corpus.summary(), "final": self.logs.last_rows() if self.rank == 0 else {},
         }
         if self.rank == 0:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -456,17 +268,6 @@ class Pretrainer:
 
     def _device_name(self) -> str:
         return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-
-    def _last_rows(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in ("metrics.csv", "val.csv"):
-            path = self.out / name
-            if self.rank == 0 and path.is_file():
-                with path.open() as f:
-                    rows = list(csv.DictReader(f))
-                if rows:
-                    out[name] = {k: float(v) for k, v in rows[-1].items()}
-        return out
 
     def export(self, path: Path, summary: dict[str, Any]) -> Path:
         """Save the network as a SAMBA-Live checkpoint with preprocessing, classes and provenance."""
@@ -483,5 +284,4 @@ def pretrain(
     return Pretrainer(corpus, model_config, config, out_dir, resume=resume, progress=progress, log=log).run()
 
 
-__all__ = ["PretrainConfig", "Pretrainer", "build_model", "crop_losses", "forward_losses", "learning_rate", "pretrain",
-           "update_step"]
+__all__ = ["Pretrainer", "build_model", "init_distributed", "pretrain"]

@@ -1,4 +1,4 @@
-"""Fixtures of the live-pipeline tests: a small real checkpoint and a helper to run pipelines."""
+"""Fixtures of the live-pipeline tests: a small real checkpoint, as a path and loaded."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from model_fixtures import save_small_checkpoint
 from samba_core import load_checkpoint
 
 
 @pytest.fixture(scope="session")
-def checkpoint_path(tmp_path_factory) -> Path:
-    """A small random SAMBA model saved as a real checkpoint (256 Hz, default preprocessing)."""
-    return save_small_checkpoint(tmp_path_factory.mktemp("ckpt") / "small.samba")
+def checkpoint_path(small_checkpoint) -> Path:
+    """The session's small random checkpoint (``small_checkpoint`` of tests/conftest.py)."""
+    return small_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import app.cli as cli
-from app_lsl_sources import unique_name
+import checkpoints
+from helpers.lsl import unique_name
 
 
 def test_without_headless_and_without_a_gui_it_says_to_use_headless(monkeypatch, capsys):
@@ -50,7 +51,7 @@ def test_a_corrupt_replay_file_is_a_clear_error(tmp_path, checkpoint_path, capsy
 
 
 def test_without_a_checkpoint_it_says_where_the_shipped_one_should_be(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "SHIPPED_CHECKPOINT", tmp_path / "samba-base.samba")
+    monkeypatch.setattr(checkpoints, "SHIPPED_CHECKPOINT", tmp_path / "samba-base.samba")
     assert cli.main(["--headless", "--replay"]) == cli.EXIT_USAGE
     assert "pass --checkpoint PATH" in capsys.readouterr().err
 

@@ -9,7 +9,7 @@ from app.pipeline import (
     AcquisitionConfig, LivePipeline, PipelineConfig, PipelineError, StreamNotFoundError, StreamRateError,
     StreamSelector,
 )
-from app_lsl_sources import SyntheticEEGSource, unique_name, wait_until
+from helpers.lsl import SyntheticEEGSource, unique_name, wait_until
 from montages import MontageError
 
 

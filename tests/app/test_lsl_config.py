@@ -17,7 +17,7 @@ CONFIG = REPO / "tests" / "lsl_api.cfg"
 BENCH = REPO / "bench"
 #: An import that loads liblsl, directly or through the live pipeline or the tests' LSL sources.
 LSL_IMPORT = re.compile(r"^\s*(import pylsl|from pylsl|import mne_lsl|from mne_lsl|from app\.pipeline|import app\.pipeline"
-                        r"|from app import pipeline|from app\.cli|from app_lsl_sources)", re.M)
+                        r"|from app import pipeline|from app\.cli|from helpers.lsl|from helpers import lsl)", re.M)
 
 
 def test_the_tests_run_with_the_machine_only_config():

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from app.cli import build_parser
 from app.pipeline.chain import preprocess_config_of
 from app.pipeline.errors import PipelineError
-from samba_core import CheckpointMetadata, PreprocessConfig, Samba, SambaConfig, load_checkpoint, save_checkpoint
+from helpers.models import save_random_checkpoint
+from samba_core import PreprocessConfig, load_checkpoint
 
 
 @pytest.fixture
 def checkpoint(tmp_path):
-    torch.manual_seed(0)
-    path = save_checkpoint(
-        tmp_path / "m.samba", Samba(SambaConfig()),
-        CheckpointMetadata(sample_rate=256.0, preprocessing=PreprocessConfig(notch=50.0).to_dict()),
-    )
-    return load_checkpoint(path)
+    return load_checkpoint(save_random_checkpoint(tmp_path / "m.samba", preprocessing=PreprocessConfig(notch=50.0)))
 
 
 def test_checkpoint_notch_is_kept_by_default(checkpoint):

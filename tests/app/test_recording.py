@@ -19,7 +19,7 @@ from app.pipeline import (
     recover_recording,
 )
 from app.pipeline.recording import RecordingWriter, sample_dtype
-from app_lsl_sources import SyntheticEEGSource, eeg_samples, unique_name, wait_until
+from helpers.lsl import SyntheticEEGSource, eeg_samples, unique_name, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 

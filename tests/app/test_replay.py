@@ -10,7 +10,7 @@ from app.pipeline import (
     DEMO_RECORDING, LivePipeline, PipelineConfig, ReplayFileError, ReplayPlayer, StreamSelector, load_recording,
 )
 from app.pipeline.replay import time_compressed
-from app_lsl_sources import unique_name, wait_until
+from helpers.lsl import unique_name, wait_until
 from app_xdf_writer import write_xdf
 
 

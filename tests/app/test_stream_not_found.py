@@ -6,7 +6,7 @@ import pytest
 
 from app.pipeline import StreamNotFoundError, StreamSelector
 from app.pipeline.streams import not_found_advice, resolve_stream
-from app_lsl_sources import unique_name
+from helpers.lsl import unique_name
 
 
 @pytest.mark.parametrize("recording", ["/data/S001R04.edf", "run.xdf", None])

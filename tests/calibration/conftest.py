@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from calibration_sessions import LABELS_10_20, synthetic_mi, write_fif
-from model_fixtures import small_config
-from samba_core import CheckpointMetadata, Samba, save_checkpoint
-from samba_core.preprocessing import PreprocessConfig
+from helpers.models import save_random_checkpoint, small_config
 
 
 @pytest.fixture
@@ -23,7 +20,5 @@ def mi_fif(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def base_checkpoint(tmp_path_factory) -> Path:
     """A small random SAMBA checkpoint with the default preprocessing (stands in for the pretrained base)."""
-    torch.manual_seed(0)
-    model = Samba(small_config())
-    meta = CheckpointMetadata(256.0, PreprocessConfig().to_dict(), provenance={"kind": "random test base"})
-    return save_checkpoint(tmp_path_factory.mktemp("base") / "base.samba", model, meta)
+    return save_random_checkpoint(tmp_path_factory.mktemp("base") / "base.samba", small_config(),
+                                  provenance={"kind": "random test base"})

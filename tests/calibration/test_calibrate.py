@@ -58,7 +58,7 @@ def test_without_cross_validation_and_from_random_init(tmp_path, mi_fif):
 
 
 def load_small_config():
-    from model_fixtures import small_config
+    from helpers.models import small_config
 
     return small_config()
 

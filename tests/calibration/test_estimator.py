@@ -10,7 +10,7 @@ from sklearn.base import clone
 from calibration.estimator import SambaClassifier
 from calibration.finetune import adapt_heads, decision_token_start
 from calibration.probe import L2_GRID, fit_linear_probe
-from model_fixtures import random_montage, small_config
+from helpers.models import random_montage, small_config
 from samba_core import Samba, StreamingSession
 from samba_core.mamba2 import RMSNorm
 

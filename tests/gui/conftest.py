@@ -1,18 +1,8 @@
-"""Fixtures of the GUI tests: a small real checkpoint and a window that is always closed."""
+"""Fixtures of the GUI tests: a window that is always closed (the small checkpoint is tests/conftest.py's)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from model_fixtures import save_small_checkpoint
-
-
-@pytest.fixture(scope="session")
-def small_checkpoint(tmp_path_factory) -> Path:
-    """A small random SAMBA model saved as a real checkpoint (256 Hz, default preprocessing)."""
-    return save_small_checkpoint(tmp_path_factory.mktemp("gui-ckpt") / "small.samba")
 
 
 @pytest.fixture

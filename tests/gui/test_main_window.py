@@ -8,7 +8,7 @@ import pytest
 from app.cli import build_parser
 from app.gui import GuiOptions
 from app.pipeline import DEMO_RECORDING
-from app_lsl_sources import SyntheticEEGSource, unique_name
+from helpers.lsl import SyntheticEEGSource, unique_name
 
 WAIT_MS = 30_000
 

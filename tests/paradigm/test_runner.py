@@ -13,7 +13,7 @@ import pytest
 
 from app.paradigm import ParadigmRun, load_protocol, run_paradigm, trial_order
 from app.pipeline import AcquisitionConfig, PipelineConfig, StreamSelector
-from app_lsl_sources import SyntheticEEGSource, unique_name, wait_until
+from helpers.lsl import SyntheticEEGSource, unique_name, wait_until
 
 SHORT = Path(__file__).with_name("short_mi.json")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model_fixtures import small_config
+from helpers.models import small_config
 from samba_core import CheckpointError, CheckpointMetadata, Samba, load_checkpoint, save_checkpoint
 from samba_core.checkpoint import FORMAT
 

@@ -42,7 +42,7 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
-from mamba_stub import register_selective_scan_stub
+from helpers.mamba_stub import register_selective_scan_stub
 from torch import Tensor
 
 register_selective_scan_stub()

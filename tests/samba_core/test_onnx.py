@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import torch
 
-from model_fixtures import random_montage, small_config
+from helpers.models import random_montage, small_config
 from samba_core import Samba
 from samba_core.onnx_export import EncoderStep, OnnxStepRunner, export_step_onnx
 

@@ -18,8 +18,11 @@ import torch
 from samba_core import Samba, SambaConfig, load_checkpoint
 from samba_core.masking import MaskingConfig
 from samba_core.preprocessing import PreprocessConfig
-from samba_core.pretraining.trainer import PretrainConfig, Pretrainer, _full_length_crop_losses, _per_crop_losses, crop_losses
-from samba_core.pretraining.batches import CropConfig, CropSampler
+from samba_core.pretraining.batches import CropSampler
+from samba_core.pretraining.config import CropConfig, PretrainConfig
+from samba_core.pretraining.objective import _full_length_crop_losses, _per_crop_losses, crop_losses
+from samba_core.pretraining.run_folder import EXPORT_FILE
+from samba_core.pretraining.trainer import Pretrainer
 from samba_core.pretraining.cli import main
 from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
 
@@ -199,7 +202,7 @@ def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(co
     b = torch.load(split / "state.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
-    loaded = load_checkpoint(full / "samba-base.samba", expect_heads=["mi", "distraction"], expect_sample_rate=256.0)
+    loaded = load_checkpoint(full / EXPORT_FILE, expect_heads=["mi", "distraction"], expect_sample_rate=256.0)
     meta = loaded.metadata
     assert PreprocessConfig.from_dict(meta.preprocessing) == PreprocessConfig()
     assert meta.classes == {"mi": ["left", "right"], "distraction": ["attentive", "distracted"]}

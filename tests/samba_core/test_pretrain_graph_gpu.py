@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mamba_stub import register_selective_scan_stub
+from helpers.mamba_stub import register_selective_scan_stub
 
 register_selective_scan_stub()
 
 from samba_core.config import SambaConfig  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
-from samba_core.pretraining.trainer import PretrainConfig, Pretrainer  # noqa: E402
-from samba_core.pretraining.batches import CropConfig  # noqa: E402
+from samba_core.pretraining.config import CropConfig, PretrainConfig  # noqa: E402
+from samba_core.pretraining.trainer import Pretrainer  # noqa: E402
 from samba_core.pretraining.corpus import Corpus, Recording  # noqa: E402
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")]

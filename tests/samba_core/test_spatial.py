@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_fixtures import random_montage
+from helpers.models import random_montage
 from samba_core.spatial import SpatialEmbedding
 
 

@@ -1,13 +1,13 @@
-"""Setup shared by the bench scripts on CUDA machines whose mamba_ssm lacks its Mamba1 extension.
+"""Let ``import mamba_ssm`` succeed on CUDA machines where it was built without its Mamba1 extension.
 
 mamba_ssm's ``__init__`` imports ``selective_scan_cuda``, the compiled Mamba1 scan, even
-though the Mamba2 Triton kernels that samba_core uses never call it. A mamba_ssm wheel
-built without CUDA extensions (``MAMBA_SKIP_CUDA_BUILD=TRUE``) therefore fails to import.
-Registering an empty module under that name lets the Triton kernels load. This is a
-bench-side workaround only: normal installs of mamba-ssm ship the extension, and
-samba_core itself never touches ``sys.modules``.
+though the Mamba2 Triton kernels that samba_core uses never call it. A mamba_ssm wheel built
+without CUDA extensions (``MAMBA_SKIP_CUDA_BUILD=TRUE``) therefore fails to import.
+Registering an empty module under that name lets the Triton kernels load. This is a test and
+bench workaround only: normal installs of mamba-ssm ship the extension, and samba_core itself
+never touches ``sys.modules``.
 
-Import this module and call :func:`register_selective_scan_stub` before anything asks
+Call :func:`register_selective_scan_stub` before anything imports mamba_ssm or asks
 ``samba_core.ssd.kernels_available()`` (that answer is cached).
 """
 

@@ -1,6 +1,8 @@
-"""Real LSL sources for the live-pipeline tests: a pylsl outlet fed by a thread.
+"""Real LSL sources for the live-pipeline tests and benches: a synthetic amplifier.
 
-The source behaves like an amplifier: it stamps each chunk with the scheduled time of its
+:func:`eeg_outlet` is the amplifier's stream (EEG channels with labels, type and unit, as
+amplifier software declares them). :class:`SyntheticEEGSource` feeds one from a thread and
+behaves like an amplifier: it stamps each chunk with the scheduled time of its
 last sample, and can misbehave on request (skip samples, vanish and come back, send NaN
 on a channel, declare a wrong rate). Every sample's value is a deterministic function of
 its index, so a test can check exactly which samples arrived.
@@ -46,6 +48,39 @@ def eeg_samples(start: int, n: int, n_channels: int, rate: float) -> np.ndarray:
     return (15.0 * np.sin(2 * np.pi * 10.0 * k / rate + ch) + noise).astype(np.float32)
 
 
+def eeg_outlet(name: str, labels, rate: float, chunk: int = 8, types=None, unit: str = "microvolts",
+               irregular: bool = False) -> pylsl.StreamOutlet:
+    """A float32 LSL outlet of type EEG whose channels carry a label, a type and a unit.
+
+    Parameters
+    ----------
+    name : str
+        Stream name, also its source id (use :func:`unique_name`: other tests run at the same time).
+    labels : sequence of str
+        Channel labels.
+    rate : float
+        Nominal rate (Hz); ``irregular`` declares 0 instead.
+    chunk : int
+        Preferred chunk size of the outlet.
+    types : sequence of str, optional
+        Channel types (default: all ``"EEG"``).
+    unit : str
+        Declared unit of every channel.
+    """
+    labels = list(labels)
+    types = list(types) if types is not None else ["EEG"] * len(labels)
+    if len(types) != len(labels):
+        raise ValueError(f"{len(types)} channel types for {len(labels)} labels")
+    info = pylsl.StreamInfo(name, "EEG", len(labels), 0.0 if irregular else rate, "float32", name)
+    channels = info.desc().append_child("channels")
+    for label, kind in zip(labels, types):
+        c = channels.append_child("channel")
+        c.append_child_value("label", label)
+        c.append_child_value("type", kind)
+        c.append_child_value("unit", unit)
+    return pylsl.StreamOutlet(info, chunk_size=chunk)
+
+
 class SyntheticEEGSource:
     """A pylsl outlet streaming synthetic EEG from a background thread.
 
@@ -65,11 +100,15 @@ class SyntheticEEGSource:
         Channel that carries NaN.
     srate_zero : bool
         Declare an irregular rate (0) instead.
+    start : bool
+        Start streaming at once; False: the outlet exists (and can be resolved) but pushes
+        nothing until :meth:`start`.
     """
 
     def __init__(
         self, name: str, rate: float = 256.0, labels=LABELS_10_20[:8], chunk: int = 8,
         actual_rate: float | None = None, nan_channel: int | None = None, srate_zero: bool = False,
+        start: bool = True,
     ) -> None:
         self.name = name
         self.rate = rate
@@ -83,25 +122,24 @@ class SyntheticEEGSource:
         self._skip = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._paused = threading.Event()
         self.outlet: pylsl.StreamOutlet | None = None
         self.open()
         self.t0 = pylsl.local_clock()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> SyntheticEEGSource:
+        """Start streaming (at construction unless ``start=False``); sample 0 is due now."""
+        self.t0 = pylsl.local_clock()
         self._thread.start()
+        return self
 
     def open(self) -> None:
         """(Re)create the outlet, as a restarted amplifier would."""
-        info = pylsl.StreamInfo(self.name, "EEG", len(self.labels), 0.0 if self.srate_zero else self.rate,
-                                "float32", self.name)
-        channels = info.desc().append_child("channels")
-        for label in self.labels:
-            c = channels.append_child("channel")
-            c.append_child_value("label", label)
-            c.append_child_value("type", "EEG")
-            c.append_child_value("unit", "microvolts")
+        outlet = eeg_outlet(self.name, self.labels, self.rate, self.chunk, irregular=self.srate_zero)
         with self._lock:
-            self.outlet = pylsl.StreamOutlet(info, chunk_size=self.chunk)
+            self.outlet = outlet
 
     def close(self) -> None:
         """Destroy the outlet (the stream vanishes from the network); the clock keeps running."""
@@ -114,9 +152,12 @@ class SyntheticEEGSource:
         with self._lock:
             self._skip += n
 
-    def stop(self) -> None:
+    def stop(self, linger_s: float = 0.0) -> None:
+        """Stop pushing; keep the outlet ``linger_s`` more seconds (for the last chunk to reach an inlet), then close it."""
         self._stop.set()
-        self._thread.join(2.0)
+        if self._thread.is_alive():
+            self._thread.join(2.0)
+        time.sleep(linger_s)
         self.close()
 
     def _run(self) -> None:
