@@ -6,6 +6,8 @@ Examples::
     samba-pretrain train --corpus corpus/ --out runs/base --steps 3000 --batch-size 8 --context-s 60
     torchrun --nproc_per_node 2 $(which samba-pretrain) train --corpus corpus/ --out runs/ddp --batch-size 8
     samba-pretrain train --corpus corpus/ --out runs/base --resume          # continue after an interruption
+    samba-pretrain train --corpus corpus/ --out runs/paper --paper-objective --decoder-direction bidirectional \
+        --spatial virtual-sites --differential-form paper --differential-stages bottleneck  # the paper's choices
     samba-pretrain mi-head --checkpoint runs/base/samba-base.samba --corpus corpus/ --out samba-base.samba
 
 ``train --spec corpus.json`` prepares the corpus into ``<out>/corpus`` first.
@@ -16,10 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from ..config import SambaConfig
-from ..masking import MaskingConfig
+from ..config import DECODER_DIRECTIONS, DIFFERENTIAL_FORMS, DIFFERENTIAL_STAGES, SPATIAL_KINDS, SambaConfig
+from ..masking import LOSSES, MASK_SCHEMES, REGIONS, MaskingConfig
 from .batches import CropConfig
 from .corpus import CorpusError, load_corpus, prepare_corpus
 
@@ -47,9 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--grad-clip", type=float, default=1.0)
     train.add_argument("--precision", choices=("bf16", "fp32"), default="bf16", help="bf16 autocast on CUDA")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--mask-ratio", type=float, default=0.4)
-    train.add_argument("--span-s", type=float, nargs=2, default=(0.25, 1.0), metavar=("MIN", "MAX"))
-    train.add_argument("--spectral-weight", type=float, default=0.1)
+    objective = train.add_argument_group("masking objective (default ours; --paper-objective the paper's)")
+    objective.add_argument("--paper-objective", action="store_true",
+                           help="start from the paper's TSRM: 50%% hidden around 8 visible blocks, L1 + complex spectrum")
+    objective.add_argument("--mask-ratio", type=float, help="fraction hidden (ours 0.4, paper 0.5)")
+    objective.add_argument("--span-s", type=float, nargs=2, metavar=("MIN", "MAX"), help="span lengths, scheme 'spans'")
+    objective.add_argument("--spectral-weight", type=float, help="spectrum term weight (ours 0.1, paper 1)")
+    objective.add_argument("--mask-scheme", choices=MASK_SCHEMES)
+    objective.add_argument("--visible-blocks", type=int, help="visible blocks per window, scheme 'visible-blocks'")
+    objective.add_argument("--loss", choices=LOSSES)
+    objective.add_argument("--loss-region", choices=REGIONS, help="score hidden samples or the whole window")
+    arch = train.add_argument_group("architecture options (override --model-config)")
+    arch.add_argument("--spatial", choices=SPATIAL_KINDS, help="cdse (ours) or virtual-sites (the paper's SAIE)")
+    arch.add_argument("--differential-stages", nargs="*", choices=DIFFERENTIAL_STAGES,
+                      help="where the differential mixer sits (none given: nowhere)")
+    arch.add_argument("--differential-form", choices=DIFFERENTIAL_FORMS)
+    arch.add_argument("--decoder-direction", choices=DECODER_DIRECTIONS,
+                      help="bidirectional: a pretraining-only decoder that in-fills hidden spans")
     train.add_argument("--channel-subset-prob", type=float, default=0.5, help="chance a crop keeps a channel subset")
     train.add_argument("--min-channels", type=int, default=8)
     train.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of every recording")
@@ -75,10 +92,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_config(path: Path | None) -> SambaConfig:
-    if path is None:
-        return SambaConfig()
-    return SambaConfig.from_dict(json.loads(path.read_text()))
+def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
+    """{field: value} for the flags (attribute -> field) that were given on the command line."""
+    out = {field: getattr(args, attr) for attr, field in names.items() if getattr(args, attr) is not None}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
+
+
+def _model_config(args: argparse.Namespace) -> SambaConfig:
+    base = SambaConfig() if args.model_config is None else SambaConfig.from_dict(json.loads(args.model_config.read_text()))
+    flags = {"spatial": "spatial", "differential_stages": "differential_stages",
+             "differential_form": "differential_form", "decoder_direction": "decoder_direction"}
+    return replace(base, **_given(args, flags))
+
+
+def _masking(args: argparse.Namespace) -> MaskingConfig:
+    base = MaskingConfig.paper() if args.paper_objective else MaskingConfig()
+    flags = {"mask_ratio": "ratio", "span_s": "span_s", "spectral_weight": "spectral_weight", "mask_scheme": "scheme",
+             "visible_blocks": "visible_blocks", "loss": "loss", "loss_region": "region"}
+    return replace(base, **_given(args, flags))
 
 
 def _train(args: argparse.Namespace) -> dict:
@@ -96,7 +127,7 @@ def _train(args: argparse.Namespace) -> dict:
     else:
         corpus_dir = args.corpus
     corpus = load_corpus(corpus_dir)
-    masking = MaskingConfig(args.mask_ratio, tuple(args.span_s), args.spectral_weight)
+    masking = _masking(args)
     crops = CropConfig(args.context_s, args.batch_size, args.channel_subset_prob, args.min_channels,
                        args.val_fraction, masking)
     config = PretrainConfig(
@@ -105,7 +136,7 @@ def _train(args: argparse.Namespace) -> dict:
         log_every=args.log_every, val_every=args.val_every, save_every=args.save_every, stop_after=args.stop_after,
         max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, crops=crops,
     )
-    return pretrain(corpus, _model_config(args.model_config), config, args.out, resume=args.resume,
+    return pretrain(corpus, _model_config(args), config, args.out, resume=args.resume,
                     progress=not args.no_progress)
 
 

@@ -194,3 +194,22 @@ def test_bidirectional_decoder_refuses_to_stream_but_decisions_stream():
         out = model(torch.from_numpy(x)[None], torch.from_numpy(coords), decoder=False)
         with pytest.raises(ValueError, match="cannot stream"):
             model(torch.from_numpy(x)[None], torch.from_numpy(coords), state=out.state, decoder=True)
+
+
+# -- samba-pretrain flags ---------------------------------------------------------------------
+def test_pretrain_flags_pick_the_paper_options(tmp_path):
+    from samba_core.masking import MaskingConfig
+    from samba_core.pretraining.cli import _masking, _model_config, _parser
+
+    base = ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "run")]
+    args = _parser().parse_args(base)
+    assert _masking(args) == MaskingConfig() and _model_config(args) == SambaConfig()
+    args = _parser().parse_args(base + ["--paper-objective", "--mask-ratio", "0.3", "--spatial", "virtual-sites",
+                                        "--differential-form", "paper", "--differential-stages", "bottleneck",
+                                        "--decoder-direction", "bidirectional"])
+    assert _masking(args) == MaskingConfig(**{**MaskingConfig.paper().__dict__, "ratio": 0.3})
+    cfg = _model_config(args)
+    assert (cfg.spatial, cfg.differential_form, cfg.differential_stages, cfg.decoder_direction) == (
+        "virtual-sites", "paper", ("bottleneck",), "bidirectional")
+    nowhere = _model_config(_parser().parse_args(base + ["--differential-stages"]))
+    assert nowhere.differential_stages == () and not nowhere.is_differential(2, decoder=False)
