@@ -130,6 +130,7 @@ class SambaConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"SambaConfig.{what} must be one of {allowed}, got {value!r}")
+        object.__setattr__(self, "differential_stages", tuple(self.differential_stages))  # a list from JSON too
         wrong = [s for s in self.differential_stages if s not in DIFFERENTIAL_STAGES]
         if wrong:
             raise ValueError(f"differential_stages {wrong} unknown; choose from {DIFFERENTIAL_STAGES}")
@@ -183,8 +184,6 @@ class SambaConfig:
         for key in ("dims", "encoder_depths", "decoder_depths", "factors"):
             if key in kw:
                 kw[key] = tuple(int(v) for v in kw[key])
-        if "differential_stages" in kw:
-            kw["differential_stages"] = tuple(str(v) for v in kw["differential_stages"])
         if "heads" in kw:
             kw["heads"] = tuple((str(n), tuple(str(c) for c in cls_)) for n, cls_ in kw["heads"])
         return cls(**kw)
