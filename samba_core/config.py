@@ -10,6 +10,17 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+#: Spatial front ends: our coordinate-driven CDSE, or the paper's SAIE onto virtual standard sites.
+SPATIAL_KINDS = ("cdse", "virtual-sites")
+#: Places a differential mixer can sit: encoder stages above the bottleneck, the bottleneck, the decoder.
+DIFFERENTIAL_STAGES = ("encoder", "bottleneck", "decoder")
+#: "diff-transformer": one mixer, two SSM branches, lambda re-parameterised as in Differential
+#: Transformer (ours); "paper": each head a pair of independent Mamba2 layers, lambda per channel.
+DIFFERENTIAL_FORMS = ("diff-transformer", "paper")
+#: "causal": the decoder streams like the encoder; "bidirectional": a pretraining-only decoder
+#: that in-fills hidden spans from both sides (never streamed, never used for decisions).
+DECODER_DIRECTIONS = ("causal", "bidirectional")
+
 #: Default decoding heads: name -> class names, in output order.
 DEFAULT_HEADS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mi", ("left", "right")),
@@ -25,8 +36,14 @@ class SambaConfig:
     ----------
     sample_rate : float
         Input rate of the network in Hz (the preprocessing resamples to it).
+    spatial : str
+        Spatial front end. ``"cdse"``: our coordinate-driven variant (positions -> K signed,
+        L1-normalised latent patterns). ``"virtual-sites"``: the paper's SAIE (spatial-adaptive
+        input embedding, arXiv 2511.18571): softmax interpolation onto the standard sites of
+        ``virtual_sites``; see :mod:`samba_core.saie`.
     spatial_channels : int
-        K, the number of latent spatial channels that CDSE projects any montage onto.
+        K, the number of latent spatial channels that CDSE projects any montage onto (CDSE only;
+        SAIE's width is the number of virtual sites).
     spatial_hidden : int
         Width of the coordinate MLP inside CDSE.
     fourier_features : int
@@ -35,6 +52,11 @@ class SambaConfig:
         Standard deviation of those frequencies, in cycles per head radius.
     head_radius_m : float
         Coordinates (metres, head frame) are divided by this before encoding.
+    virtual_sites : str
+        MNE built-in montage whose positions (head frame, as :mod:`montages` places them) are
+        SAIE's fixed target sites. ``"standard_1020"``: the 94 sites of the paper's code.
+    saie_hidden : int
+        Width of SAIE's offset MLP (3 -> hidden -> ReLU -> 1).
     input_scale_uv : float
         Inputs (microvolts) are divided by this so that typical EEG is O(1).
     dims : tuple[int, ...]
@@ -46,7 +68,15 @@ class SambaConfig:
     d_state, headdim, expand, d_conv : int
         Mamba2 mixer sizes: SSM state per head, channels per head, inner expansion, conv kernel.
     differential : bool
-        Use the multi-head differential Mamba mixer (two SSM branches subtracted).
+        Use the multi-head differential Mamba mixer (two SSM branches subtracted) at all.
+    differential_stages : tuple[str, ...]
+        Where the differential mixer sits, among ``"encoder"`` (stages above the bottleneck),
+        ``"bottleneck"`` (the coarsest encoder stage) and ``"decoder"``. The paper: bottleneck only.
+    differential_form : str
+        ``"diff-transformer"`` (ours, :class:`~samba_core.mamba2.Mamba2Mixer`) or ``"paper"``
+        (:class:`~samba_core.differential.PairedDifferentialMamba`).
+    decoder_direction : str
+        ``"causal"`` or ``"bidirectional"`` (pretraining only; the encoder and heads stay causal).
     chunk_size : int
         Chunk length of the SSD parallel scan.
     heads : tuple
@@ -54,11 +84,14 @@ class SambaConfig:
     """
 
     sample_rate: float = 256.0
+    spatial: str = "cdse"
     spatial_channels: int = 32
     spatial_hidden: int = 64
     fourier_features: int = 16
     fourier_scale: float = 1.0
     head_radius_m: float = 0.095
+    virtual_sites: str = "standard_1020"
+    saie_hidden: int = 32
     input_scale_uv: float = 20.0
     dims: tuple[int, ...] = (48, 64, 96)
     encoder_depths: tuple[int, ...] = (1, 1, 2)
@@ -69,6 +102,9 @@ class SambaConfig:
     expand: int = 2
     d_conv: int = 4
     differential: bool = True
+    differential_stages: tuple[str, ...] = DIFFERENTIAL_STAGES
+    differential_form: str = "diff-transformer"
+    decoder_direction: str = "causal"
     chunk_size: int = 64
     heads: tuple[tuple[str, tuple[str, ...]], ...] = field(default=DEFAULT_HEADS)
 
@@ -88,6 +124,22 @@ class SambaConfig:
         for d in self.dims:
             if (d * self.expand) % self.headdim:
                 raise ValueError(f"dim {d} x expand {self.expand} is not a multiple of headdim {self.headdim}")
+        for value, allowed, what in (
+            (self.spatial, SPATIAL_KINDS, "spatial"), (self.differential_form, DIFFERENTIAL_FORMS, "differential_form"),
+            (self.decoder_direction, DECODER_DIRECTIONS, "decoder_direction"),
+        ):
+            if value not in allowed:
+                raise ValueError(f"SambaConfig.{what} must be one of {allowed}, got {value!r}")
+        object.__setattr__(self, "differential_stages", tuple(self.differential_stages))  # a list from JSON too
+        wrong = [s for s in self.differential_stages if s not in DIFFERENTIAL_STAGES]
+        if wrong:
+            raise ValueError(f"differential_stages {wrong} unknown; choose from {DIFFERENTIAL_STAGES}")
+        if self.differential and self.differential_form == "paper":
+            for i, d in enumerate(self.dims):
+                if self.is_differential(i, decoder=False) or (i < n - 1 and self.is_differential(i, decoder=True)):
+                    if d % self.headdim:
+                        raise ValueError(f"the paper's differential form splits dim {d} into heads of "
+                                         f"headdim {self.headdim}: make it a multiple")
         names = [name for name, _ in self.heads]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate head names in {names}")
@@ -99,6 +151,16 @@ class SambaConfig:
     def hop(self) -> int:
         """Input samples per bottleneck token: one decision every ``hop`` samples."""
         return math.prod(self.factors)
+
+    def is_differential(self, stage: int, decoder: bool) -> bool:
+        """Whether the Mamba blocks of encoder (or decoder) stage ``stage`` (finest = 0) are differential."""
+        if not self.differential:
+            return False
+        if decoder:
+            where = "decoder"
+        else:
+            where = "bottleneck" if stage == len(self.dims) - 1 else "encoder"
+        return where in self.differential_stages
 
     @property
     def head_classes(self) -> dict[str, tuple[str, ...]]:

@@ -3,7 +3,7 @@
 Data flow (shapes for one batch; T samples at ``config.sample_rate``, C channels)::
 
     x: (B, C, T) microvolts, coords: (C, 3) metres
-      -> CDSE spatial projection            (B, T, K)
+      -> spatial projection (CDSE or SAIE)  (B, T, K)   K: latent channels / virtual sites
       -> stem                               (B, T, d0)      [+ mask token where TSRM hides time]
       -> encoder stage 0 (Mamba blocks)     (B, T, d0)     ----------------------- skip 0
       -> downsample /f0 -> stage 1          (B, T/f0, d1)  ------------ skip 1      |
@@ -11,10 +11,12 @@ Data flow (shapes for one batch; T samples at ``config.sample_rate``, C channels
       -> upsample x f1 + skip 1 -> decoder stage 1 -> upsample x f0 + skip 0 -> decoder stage 0
       -> reconstruction                     (B, C, T) microvolts
 
-Every operation is causal, and every stateful one carries its state through the
-``state`` argument, so ``forward`` on a stream cut into arbitrary chunks equals
+Every operation of the encoder and heads is causal, and every stateful one carries its
+state through the ``state`` argument, so ``forward`` on a stream cut into arbitrary chunks equals
 ``forward`` on the whole stream. Heads emit one prediction per bottleneck token,
-i.e. one decision every ``config.hop`` input samples.
+i.e. one decision every ``config.hop`` input samples. The decoder is causal too unless
+``config.decoder_direction == "bidirectional"``: that pretraining-only decoder in-fills
+hidden spans from both sides, runs on whole windows only and refuses to stream.
 """
 
 from __future__ import annotations
@@ -25,21 +27,36 @@ import torch
 from torch import Tensor, nn
 
 from .config import SambaConfig
+from .differential import PairedDifferentialMamba
 from .mamba2 import Mamba2Mixer, MixerState, RMSNorm
-from .spatial import SpatialEmbedding, SpatialReadout
+from .spatial import build_spatial
 from .token_rate import Downsample, Upsample, UpsampleState
 
 
-class MambaBlock(nn.Module):
-    """Pre-norm residual block around a (differential) Mamba2 mixer. h: (batch, length, dim)."""
+NONCAUSAL_DECODER_ERROR = (
+    "this model's decoder is bidirectional (decoder_direction='bidirectional'): it looks ahead to in-fill "
+    "hidden spans during pretraining and cannot stream. Stream without the reconstruction (decoder=False); "
+    "decisions never depend on the decoder"
+)
 
-    def __init__(self, dim: int, config: SambaConfig, layer_index: int) -> None:
+
+class MambaBlock(nn.Module):
+    """Pre-norm residual block around a (differential) Mamba2 mixer. h: (batch, length, dim).
+
+    ``differential`` picks the differential mixer in ``config.differential_form``.
+    """
+
+    def __init__(self, dim: int, config: SambaConfig, layer_index: int, differential: bool) -> None:
         super().__init__()
+        c = config
         self.norm = RMSNorm(dim)
-        self.mixer = Mamba2Mixer(
-            dim, config.d_state, config.headdim, config.expand, config.d_conv, config.chunk_size,
-            differential=config.differential, layer_index=layer_index,
-        )
+        if differential and c.differential_form == "paper":
+            self.mixer = PairedDifferentialMamba(dim, c.d_state, c.headdim, c.expand, c.d_conv, c.chunk_size)
+        else:
+            self.mixer = Mamba2Mixer(
+                dim, c.d_state, c.headdim, c.expand, c.d_conv, c.chunk_size, differential=differential,
+                layer_index=layer_index,
+            )
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> MixerState:
         return self.mixer.init_state(batch, device, dtype)
@@ -54,6 +71,25 @@ class MambaBlock(nn.Module):
         """h: (batch, dim), one token."""
         y, state = self.mixer.step(self.norm(h), state)
         return h + y, state
+
+
+class BidirectionalBlock(nn.Module):
+    """Pretraining-only decoder block: a causal block, then one over reversed time. Whole windows only."""
+
+    def __init__(self, dim: int, config: SambaConfig, layer_index: int, differential: bool) -> None:
+        super().__init__()
+        self.forward_block = MambaBlock(dim, config, layer_index, differential)
+        self.backward_block = MambaBlock(dim, config, layer_index, differential)
+
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> None:
+        raise ValueError(NONCAUSAL_DECODER_ERROR)
+
+    def forward(self, h: Tensor, state: None = None) -> tuple[Tensor, None]:
+        if state is not None:
+            raise ValueError(NONCAUSAL_DECODER_ERROR)
+        h, _ = self.forward_block(h)
+        h, _ = self.backward_block(h.flip(1))
+        return h.flip(1), None
 
 
 @dataclass
@@ -84,28 +120,42 @@ class Samba(nn.Module):
         super().__init__()
         self.config = c = config
         n = len(c.dims)
-        self.spatial = SpatialEmbedding(c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
-        self.stem = nn.Linear(c.spatial_channels, c.dims[0])
+        self.spatial, self.readout = build_spatial(c)
+        width = self.spatial.width
+        self.stem = nn.Linear(width, c.dims[0])
         self.mask_token = nn.Parameter(torch.zeros(c.dims[0]))
         layer = iter(range(10_000))
         self.encoder = nn.ModuleList(
-            nn.ModuleList(MambaBlock(c.dims[i], c, next(layer)) for _ in range(c.encoder_depths[i])) for i in range(n)
+            nn.ModuleList(MambaBlock(c.dims[i], c, next(layer), c.is_differential(i, decoder=False))
+                          for _ in range(c.encoder_depths[i]))
+            for i in range(n)
         )
         self.downsample = nn.ModuleList(Downsample(c.factors[i], c.dims[i], c.dims[i + 1]) for i in range(n - 1))
         self.upsample = nn.ModuleList(Upsample(c.factors[i], c.dims[i + 1], c.dims[i]) for i in range(n - 1))
+        block = BidirectionalBlock if c.decoder_direction == "bidirectional" else MambaBlock
         self.decoder = nn.ModuleList(
-            nn.ModuleList(MambaBlock(c.dims[i], c, next(layer)) for _ in range(c.decoder_depths[i])) for i in range(n - 1)
+            nn.ModuleList(block(c.dims[i], c, next(layer), c.is_differential(i, decoder=True))
+                          for _ in range(c.decoder_depths[i]))
+            for i in range(n - 1)
         )
         self.recon_norm = RMSNorm(c.dims[0])
-        self.recon_proj = nn.Linear(c.dims[0], c.spatial_channels)
-        self.readout = SpatialReadout(c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
+        self.recon_proj = nn.Linear(c.dims[0], width)
         self.heads = nn.ModuleDict(
             {name: nn.Sequential(RMSNorm(c.dims[-1]), nn.Linear(c.dims[-1], len(classes))) for name, classes in c.heads}
         )
 
     # -- state ------------------------------------------------------------------------
+    @property
+    def causal_decoder(self) -> bool:
+        return self.config.decoder_direction == "causal"
+
     def init_state(self, batch: int = 1, decoder: bool = True, device=None, dtype=torch.float32) -> StreamState:
-        """The state at the start of a stream."""
+        """The state at the start of a stream.
+
+        Raises ValueError for ``decoder=True`` when the decoder is bidirectional (it cannot stream).
+        """
+        if decoder and not self.causal_decoder:
+            raise ValueError(NONCAUSAL_DECODER_ERROR)
         return StreamState(
             encoder=[[b.init_state(batch, device, dtype) for b in stage] for stage in self.encoder],
             downsample=[d.init_state(batch, device, dtype) for d in self.downsample],
@@ -114,7 +164,11 @@ class Samba(nn.Module):
         )
 
     def spatial_weights(self, coords: Tensor, mask: Tensor | None = None) -> Tensor:
-        """CDSE weights (channels, K) for a montage: what the app draws as topomaps."""
+        """Spatial weights (channels, K) for a montage: what the app draws as topomaps.
+
+        CDSE: signed latent patterns; SAIE: interpolation weights onto the virtual sites
+        (``self.spatial.map_names`` names the columns).
+        """
         return self.spatial.weights(coords, mask)
 
     # -- forward --------------------------------------------------------------------------
@@ -153,7 +207,13 @@ class Samba(nn.Module):
         return h, skips, StreamState(enc_states, down_states, state.upsample, state.decoder)
 
     def decode(self, h: Tensor, skips: list[Tensor], state: StreamState) -> tuple[Tensor, StreamState]:
-        """Bottleneck tokens + skips -> finest-rate features (batch, time, d0)."""
+        """Bottleneck tokens + skips -> finest-rate features (batch, time, d0).
+
+        A bidirectional decoder runs on the whole window: ``state`` must be fresh and carries no decoder state.
+        """
+        if not self.causal_decoder:
+            fresh = [[None] * len(stage) for stage in self.decoder]
+            state = StreamState(state.encoder, state.downsample, [None] * len(self.upsample), fresh)  # type: ignore[arg-type]
         assert state.upsample is not None and state.decoder is not None, "state was created without a decoder"
         up_states = list(state.upsample)
         dec_states = [list(s) for s in state.decoder]
@@ -162,6 +222,8 @@ class Samba(nn.Module):
             h = h + skips[i]
             for j, block in enumerate(self.decoder[i]):
                 h, dec_states[i][j] = block(h, dec_states[i][j])
+        if not self.causal_decoder:
+            return h, StreamState(state.encoder, state.downsample, None, None)
         return h, StreamState(state.encoder, state.downsample, up_states, dec_states)
 
     def forward(
@@ -191,8 +253,10 @@ class Samba(nn.Module):
             if coords is None:
                 raise ValueError("pass electrode coords (or precomputed spatial_weights)")
             spatial_weights = self.spatial_weights(coords, mask)
+        if decoder and not self.causal_decoder and state is not None:
+            raise ValueError(NONCAUSAL_DECODER_ERROR)
         if state is None:
-            state = self.init_state(x.size(0), decoder, x.device, x.dtype)
+            state = self.init_state(x.size(0), decoder and self.causal_decoder, x.device, x.dtype)
         h = self.embed(x, spatial_weights, time_mask)
         h, skips, state = self.encode(h, state)
         logits = {name: head(h) for name, head in self.heads.items()}

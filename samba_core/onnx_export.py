@@ -69,7 +69,7 @@ def export_step_onnx(
     step = EncoderStep(model.eval()).eval()
     hop = model.config.hop
     x = torch.randn(1, n_channels, hop)
-    w = torch.randn(n_channels, model.config.spatial_channels) * 0.1
+    w = torch.randn(n_channels, model.spatial.width) * 0.1
     states = step.initial_states()
     state_names = step.state_names()
     inputs = ["x", "spatial_weights", *state_names]

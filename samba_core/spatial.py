@@ -1,4 +1,4 @@
-"""Coordinate-Driven Spatial Embedding (CDSE): electrode positions -> spatial weights.
+"""Coordinate-Driven Spatial Embedding (CDSE), our coordinate-driven variant: positions -> spatial weights.
 
 Any montage, any channel order, maps onto the same K latent spatial channels because
 the weights are a function of each electrode's 3D position, not of its index::
@@ -14,6 +14,9 @@ time without retraining. The weights are signed (spatial filters may subtract
 neighbours) and are exactly what the app draws as one topomap per latent channel.
 ``SpatialReadout`` is the inverse map used by the reconstruction head: a second
 coordinate MLP gives each channel its read-out vector over the K latent channels.
+
+The paper's own spatial module, SAIE (learned interpolation onto virtual standard
+sites), is :mod:`samba_core.saie`; :func:`build_spatial` picks one by ``config.spatial``.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class CoordinateEncoder(nn.Module):
         return self.mlp(torch.cat([p, torch.sin(proj), torch.cos(proj)], dim=-1))
 
 
-def _mask_coords(coords: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+def mask_coords(coords: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
     """Excluded channels may carry NaN positions: zero them so they cannot poison the MLP."""
     if mask is None:
         mask = torch.isfinite(coords).all(-1)
@@ -52,24 +55,44 @@ def _mask_coords(coords: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
     return coords, mask
 
 
+def require_some_channel(mask: Tensor, module: str) -> None:
+    """Raise ValueError when no channel is left (skipped while a CUDA graph is captured).
+
+    The check reads the mask on the host, which a step being captured as a CUDA graph
+    cannot do; the graphed trainer checks its batches' layout before capturing.
+    """
+    capturing = mask.is_cuda and torch.cuda.is_current_stream_capturing()
+    if not capturing and not bool(mask.any()):
+        raise ValueError(f"every channel is masked out: {module} needs at least one usable EEG channel")
+
+
 class SpatialEmbedding(nn.Module):
     """CDSE: project C channels with positions onto K latent spatial channels."""
 
+    kind = "cdse"
+
     def __init__(self, k: int, hidden: int, n_freq: int, scale: float, head_radius_m: float) -> None:
         super().__init__()
+        self.k = k
         self.encoder = CoordinateEncoder(k, hidden, n_freq, scale, head_radius_m)
+
+    @property
+    def width(self) -> int:
+        """K, the number of latent spatial channels."""
+        return self.k
+
+    @property
+    def map_names(self) -> tuple[str, ...]:
+        """One name per output column (what the app titles each topomap with)."""
+        return tuple(f"latent {k + 1}" for k in range(self.k))
 
     def weights(self, coords: Tensor, mask: Tensor | None = None) -> Tensor:
         """Spatial weights w: (..., channels, K); masked channels get exactly 0.
 
         coords: (..., channels, 3) metres in the head frame; mask: (..., channels) bool, True = use.
         """
-        coords, mask = _mask_coords(coords, mask)
-        # The check reads the mask on the host, which a step being captured as a CUDA graph
-        # cannot do; the graphed trainer checks its batches' layout before capturing.
-        capturing = mask.is_cuda and torch.cuda.is_current_stream_capturing()
-        if not capturing and not bool(mask.any()):
-            raise ValueError("every channel is masked out: CDSE needs at least one usable EEG channel")
+        coords, mask = mask_coords(coords, mask)
+        require_some_channel(mask, "CDSE")
         raw = self.encoder(coords) * mask.unsqueeze(-1).to(coords.dtype)
         return raw / (raw.abs().sum(dim=-2, keepdim=True) + 1e-6)
 
@@ -88,8 +111,25 @@ class SpatialReadout(nn.Module):
         self.encoder = CoordinateEncoder(k, hidden, n_freq, scale, head_radius_m)
 
     def forward(self, latent: Tensor, coords: Tensor, mask: Tensor | None = None) -> Tensor:
-        coords, mask = _mask_coords(coords, mask)
+        coords, mask = mask_coords(coords, mask)
         v = self.encoder(coords) * mask.unsqueeze(-1).to(coords.dtype)  # (…, channels, K)
         if v.dim() == 2:
             return torch.einsum("btk,ck->bct", latent, v)
         return torch.einsum("btk,bck->bct", latent, v)
+
+
+def build_spatial(config) -> tuple[nn.Module, nn.Module]:
+    """(embedding, readout) for ``config.spatial``: CDSE (``"cdse"``) or SAIE (``"virtual-sites"``).
+
+    Both embeddings offer ``weights(coords, mask) -> (…, channels, width)``, ``width``,
+    ``kind`` and ``map_names``; both readouts map (batch, time, width) back to
+    (batch, channels, time).
+    """
+    c = config
+    if c.spatial == "virtual-sites":
+        from .saie import VirtualSiteEmbedding, VirtualSiteReadout
+
+        embedding = VirtualSiteEmbedding(c.virtual_sites, c.saie_hidden, c.head_radius_m)
+        return embedding, VirtualSiteReadout(embedding.sites, c.saie_hidden, c.head_radius_m)
+    args = (c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
+    return SpatialEmbedding(*args), SpatialReadout(*args)

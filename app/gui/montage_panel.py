@@ -2,9 +2,10 @@
 
 The head plot shows every placed electrode, coloured by its channel state, with the
 montage resolution of that channel on hover. The resolution table lists every stream
-channel (excluded ones too, with the reason). The CDSE spatial weights of the loaded
-model for this montage are drawn as topomaps, one per latent spatial channel: thumbnails
-to pick from, and the picked one large behind the electrodes.
+channel (excluded ones too, with the reason). The spatial weights of the loaded model for
+this montage are drawn as topomaps: one per CDSE latent pattern, or, for a model with the
+paper's SAIE, one per virtual standard site (its interpolation weight on every electrode);
+thumbnails to pick from, and the picked one large behind the electrodes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from PySide6.QtWidgets import (
 from app.pipeline import PipelineSnapshot
 
 from .signal_panel import QUALITY_COLOURS, channel_states
-from .topography import MAP_RADIUS, head_outline, interpolate_maps, project_electrodes, symmetric_limits
+from .topography import (
+    MAP_RADIUS, SPATIAL_MAP_WORDING, head_outline, interpolate_maps, project_electrodes, spatial_map_title,
+    symmetric_limits,
+)
 
 #: Diverging map for signed weights: blue - white - red.
 WEIGHT_COLOURS = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(33, 102, 172), (247, 247, 247), (178, 24, 43)])
@@ -98,7 +102,8 @@ class MontagePanel(QWidget):
         self.tabs.addTab(self.report, "Report")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(QLabel("<b>Montage</b> and CDSE spatial weights"))
+        self.title = QLabel()
+        layout.addWidget(self.title)
         layout.addWidget(self.tabs, 1)
         self._key: tuple | None = None
         self._weights: np.ndarray | None = None
@@ -107,6 +112,11 @@ class MontagePanel(QWidget):
         self.limits: list[tuple[float, float]] = []
         self._states: list[str] = []
         self._used: list[dict] = []
+        self._set_kind("cdse", ())
+
+    def _set_kind(self, kind: str, names: tuple[str, ...]) -> None:
+        self.kind, self.names = kind, tuple(names)
+        self.title.setText(f"<b>Montage</b> and {SPATIAL_MAP_WORDING[kind][0]}")
 
     def clear(self) -> None:
         """Forget the montage (a new start: nothing stale stays on screen)."""
@@ -131,6 +141,9 @@ class MontagePanel(QWidget):
             self._set_montage(snap)
             self._weights = None
         weights = np.asarray(snap.spatial_weights, dtype=np.float64)
+        if (snap.spatial_kind, tuple(snap.spatial_names)) != (self.kind, self.names):
+            self._set_kind(snap.spatial_kind, snap.spatial_names)
+            self._weights = None
         if self._weights is None or weights.shape != self._weights.shape or not np.array_equal(weights, self._weights):
             self._weights = weights.copy()
             self._set_weights(weights)
@@ -180,7 +193,8 @@ class MontagePanel(QWidget):
                 limits = symmetric_limits(weights[:, k])
                 self.maps.append(image)
                 self.limits.append(limits)
-                self.thumbnails.addItem(QListWidgetItem(QIcon(_pixmap(image, limits)), f"#{k + 1}"))
+                label, _ = spatial_map_title(self.kind, self.names, k, weights.shape[1])
+                self.thumbnails.addItem(QListWidgetItem(QIcon(_pixmap(image, limits)), label))
         self.thumbnails.blockSignals(False)
         if self.maps:
             self.thumbnails.setCurrentRow(min(current, len(self.maps) - 1))
@@ -194,8 +208,8 @@ class MontagePanel(QWidget):
         self.image.setImage(weight_image_rgba(self.maps[k], self.limits[k]).transpose(1, 0, 2)[:, ::-1])
         r = MAP_RADIUS
         self.image.setRect(QRectF(-r, -r, 2 * r, 2 * r))
-        self.map_label.setText(f"CDSE spatial channel <b>{k + 1}</b> of {len(self.maps)}: weight per electrode "
-                               f"(blue − / red +, ±{self.limits[k][1]:.2g}); pick another on the right")
+        _, caption = spatial_map_title(self.kind, self.names, k, len(self.maps))
+        self.map_label.setText(f"{caption}, scale ±{self.limits[k][1]:.2g}; pick another on the right")
 
     @property
     def selected_channel(self) -> int:

@@ -121,3 +121,23 @@ def symmetric_limits(values: np.ndarray) -> tuple[float, float]:
     m = float(np.abs(finite).max()) if finite.size else 1.0
     m = m if m > 0 else 1.0
     return -m, m
+
+
+#: How each spatial front end's weights read on screen: (panel title, what one map is, colour legend).
+SPATIAL_MAP_WORDING = {
+    "cdse": ("CDSE latent patterns", "CDSE latent spatial channel", "signed weight per electrode (blue − / red +)"),
+    "virtual-sites": ("SAIE virtual-site weights", "SAIE virtual site",
+                      "interpolation weight per electrode (white 0 → red; each map sums to 1)"),
+}
+
+
+def spatial_map_title(kind: str, names: tuple[str, ...], k: int, n: int) -> tuple[str, str]:
+    """(thumbnail label, rich-text caption) of map ``k`` of ``n`` for the spatial front end ``kind``.
+
+    CDSE maps are numbered latent patterns; SAIE maps are named by their virtual site.
+    Raises KeyError for an unknown kind.
+    """
+    _, what, legend = SPATIAL_MAP_WORDING[kind]
+    if kind == "virtual-sites" and k < len(names):
+        return names[k], f"{what} <b>{names[k]}</b> ({k + 1} of {n}): {legend}"
+    return f"#{k + 1}", f"{what} <b>{k + 1}</b> of {n}: {legend}"

@@ -412,6 +412,8 @@ class LivePipeline:
             quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
             good=chain.conditioner.good.copy(), montage_report=chain.montage_report,
             montage=chain.montage_dict, spatial_weights=chain.decoder.session.spatial_weights,
+            spatial_kind=chain.decoder.session.model.spatial.kind,
+            spatial_names=chain.decoder.session.model.spatial.map_names,
             classes=dict(chain.classes), probabilities=latest,
             history=history, history_times=history_times, latency=self.latency.summary(),
             processing_latency=self.processing_latency.summary(),

@@ -75,7 +75,12 @@ class PipelineSnapshot:
     montage : dict
         The same as data (``MontageResolution.to_dict()``); shared, do not modify.
     spatial_weights : (channels, K) float32
-        CDSE weights in use (zero rows for masked channels).
+        Spatial weights in use (zero rows for masked channels): CDSE latent patterns, or SAIE
+        interpolation weights onto K virtual sites.
+    spatial_kind : str
+        ``"cdse"`` or ``"virtual-sites"`` (SAIE): what the columns of ``spatial_weights`` are.
+    spatial_names : tuple of str
+        One name per column (a latent channel's number, or a virtual site's 10-20 label).
     classes : dict head -> tuple of class names
     probabilities : dict head -> (classes,)
         Latest (smoothed) probabilities.
@@ -119,3 +124,5 @@ class PipelineSnapshot:
     markers_received: int
     measured_rate: float | None
     recent_markers: tuple[Marker, ...]
+    spatial_kind: str = "cdse"
+    spatial_names: tuple[str, ...] = ()

@@ -6,6 +6,8 @@ Examples::
     samba-pretrain train --corpus corpus/ --out runs/base --steps 3000 --batch-size 8 --context-s 60
     torchrun --nproc_per_node 2 $(which samba-pretrain) train --corpus corpus/ --out runs/ddp --batch-size 8
     samba-pretrain train --corpus corpus/ --out runs/base --resume          # continue after an interruption
+    samba-pretrain train --corpus corpus/ --out runs/paper --paper-objective --decoder-direction bidirectional \
+        --spatial virtual-sites --differential-form paper --differential-stages bottleneck  # the paper's choices
     samba-pretrain mi-head --checkpoint runs/base/samba-base.samba --corpus corpus/ --out samba-base.samba
 
 ``train --spec corpus.json`` prepares the corpus into ``<out>/corpus`` first.
@@ -16,10 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from ..config import SambaConfig
-from ..masking import MaskingConfig
+from ..config import DECODER_DIRECTIONS, DIFFERENTIAL_FORMS, DIFFERENTIAL_STAGES, SPATIAL_KINDS, SambaConfig
+from ..masking import LOSSES, MASK_SCHEMES, REGIONS, MaskingConfig
 from .config import CropConfig, PretrainConfig
 from .corpus import CorpusError, load_corpus, prepare_corpus
 
@@ -39,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=Path, help="run folder: state, logs, samba-base.samba")
     train.add_argument("--model-config", type=Path, help="JSON of SambaConfig fields (default: SambaConfig())")
     # Defaults are the config dataclasses' own, so a command line and PretrainConfig() agree.
-    run, crops, masking = PretrainConfig(), CropConfig(), MaskingConfig()
+    run, crops = PretrainConfig(), CropConfig()
     train.add_argument("--steps", type=int, default=run.steps)
     train.add_argument("--batch-size", type=int, default=crops.batch_size, help="global batch over all GPUs")
     train.add_argument("--context-s", type=float, default=crops.context_s, help="crop length in seconds")
@@ -49,9 +52,23 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--grad-clip", type=float, default=run.grad_clip)
     train.add_argument("--precision", choices=("bf16", "fp32"), default=run.precision, help="bf16 autocast on CUDA")
     train.add_argument("--seed", type=int, default=run.seed)
-    train.add_argument("--mask-ratio", type=float, default=masking.ratio)
-    train.add_argument("--span-s", type=float, nargs=2, default=masking.span_s, metavar=("MIN", "MAX"))
-    train.add_argument("--spectral-weight", type=float, default=masking.spectral_weight)
+    objective = train.add_argument_group("masking objective (default ours; --paper-objective the paper's)")
+    objective.add_argument("--paper-objective", action="store_true",
+                           help="start from the paper's TSRM: 50%% hidden around 8 visible blocks, L1 + complex spectrum")
+    objective.add_argument("--mask-ratio", type=float, help="fraction hidden (ours 0.4, paper 0.5)")
+    objective.add_argument("--span-s", type=float, nargs=2, metavar=("MIN", "MAX"), help="span lengths, scheme 'spans'")
+    objective.add_argument("--spectral-weight", type=float, help="spectrum term weight (ours 0.1, paper 1)")
+    objective.add_argument("--mask-scheme", choices=MASK_SCHEMES)
+    objective.add_argument("--visible-blocks", type=int, help="visible blocks per window, scheme 'visible-blocks'")
+    objective.add_argument("--loss", choices=LOSSES)
+    objective.add_argument("--loss-region", choices=REGIONS, help="score hidden samples or the whole window")
+    arch = train.add_argument_group("architecture options (override --model-config)")
+    arch.add_argument("--spatial", choices=SPATIAL_KINDS, help="cdse (ours) or virtual-sites (the paper's SAIE)")
+    arch.add_argument("--differential-stages", nargs="*", choices=DIFFERENTIAL_STAGES,
+                      help="where the differential mixer sits (none given: nowhere)")
+    arch.add_argument("--differential-form", choices=DIFFERENTIAL_FORMS)
+    arch.add_argument("--decoder-direction", choices=DECODER_DIRECTIONS,
+                      help="bidirectional: a pretraining-only decoder that in-fills hidden spans")
     train.add_argument("--channel-subset-prob", type=float, default=crops.channel_subset_prob,
                        help="chance a crop keeps a channel subset")
     train.add_argument("--min-channels", type=int, default=crops.min_channels)
@@ -78,10 +95,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_config(path: Path | None) -> SambaConfig:
-    if path is None:
-        return SambaConfig()
-    return SambaConfig.from_dict(json.loads(path.read_text()))
+def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
+    """{field: value} for the flags (attribute -> field) that were given on the command line."""
+    out = {field: getattr(args, attr) for attr, field in names.items() if getattr(args, attr) is not None}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
+
+
+def _model_config(args: argparse.Namespace) -> SambaConfig:
+    base = SambaConfig() if args.model_config is None else SambaConfig.from_dict(json.loads(args.model_config.read_text()))
+    flags = {"spatial": "spatial", "differential_stages": "differential_stages",
+             "differential_form": "differential_form", "decoder_direction": "decoder_direction"}
+    return replace(base, **_given(args, flags))
+
+
+def _masking(args: argparse.Namespace) -> MaskingConfig:
+    base = MaskingConfig.paper() if args.paper_objective else MaskingConfig()
+    flags = {"mask_ratio": "ratio", "span_s": "span_s", "spectral_weight": "spectral_weight", "mask_scheme": "scheme",
+             "visible_blocks": "visible_blocks", "loss": "loss", "loss_region": "region"}
+    return replace(base, **_given(args, flags))
 
 
 def pretrain_config(args: argparse.Namespace) -> PretrainConfig:
@@ -92,9 +123,8 @@ def pretrain_config(args: argparse.Namespace) -> PretrainConfig:
     ValueError
         A setting out of its range (the config's own checks).
     """
-    masking = MaskingConfig(args.mask_ratio, tuple(args.span_s), args.spectral_weight)
     crops = CropConfig(args.context_s, args.batch_size, args.channel_subset_prob, args.min_channels,
-                       args.val_fraction, masking)
+                       args.val_fraction, _masking(args))
     return PretrainConfig(
         steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, precision=args.precision, seed=args.seed, use_kernels=not args.no_kernels,
@@ -119,7 +149,7 @@ def _train(args: argparse.Namespace) -> dict:
         corpus_dir = args.corpus
     corpus = load_corpus(corpus_dir)
     config = pretrain_config(args)
-    return pretrain(corpus, _model_config(args.model_config), config, args.out, resume=args.resume,
+    return pretrain(corpus, _model_config(args), config, args.out, resume=args.resume,
                     progress=not args.no_progress)
 
 

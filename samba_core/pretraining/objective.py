@@ -1,9 +1,10 @@
 """The TSRM objective as the trainer computes it: per-crop masked-reconstruction losses and one update step.
 
-Temporal Semantic Random Masking hides spans of 0.25-1 s from the network (replaced by its
+Temporal Semantic Random Masking hides stretches of time from the network (replaced by its
 mask token after the spatial embedding) and the decoder must reconstruct them in every
-channel (:func:`~samba_core.masking.masked_reconstruction_loss`, the reference loss). The
-network is causal, so this is forecasting a hidden stretch from its past.
+channel; the mask and loss (ours or the paper's) are chosen by
+:class:`~samba_core.masking.MaskingConfig` (:func:`~samba_core.masking.reconstruction_loss`).
+With a causal decoder this is forecasting a hidden stretch from its past.
 
 Each crop's loss is normalised on its own (its channels, its hidden samples) and a batch's
 loss is the mean over crops. :func:`crop_losses` has two paths with the same values: crop by
@@ -17,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..masking import MaskingConfig, masked_reconstruction_loss
+from ..masking import MaskingConfig, reconstruction_loss
 from .batches import Batch
 
 
@@ -29,18 +30,18 @@ def crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: f
     with shorter crops crop by crop, so that each spectrum is taken over the crop's own length.
     """
     if batch.full_length:
-        return _full_length_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
-    return _per_crop_losses(recon, batch, masking.spectral_weight, scale_uv)
+        return _full_length_crop_losses(recon, batch, masking, scale_uv)
+    return _per_crop_losses(recon, batch, masking, scale_uv)
 
 
-def _per_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
+def _per_crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
     """``crop_losses`` one crop at a time, each on its own length and channels."""
     losses, mses, nmses = [], [], []
     for i, (length, width) in enumerate(zip(batch.lengths, batch.widths)):
         r = recon[i : i + 1, :width, :length].float()
         t = batch.x[i : i + 1, :width, :length]
         m = batch.time_mask[i : i + 1, :length]
-        losses.append(masked_reconstruction_loss(r, t, m, None, scale_uv, spectral_weight))
+        losses.append(reconstruction_loss(r, t, m, None, masking, scale_uv)[0])
         w = m.unsqueeze(1).float()
         err = ((r - t).pow(2) * w).sum()
         power = (t.pow(2) * w).sum()
@@ -49,7 +50,7 @@ def _per_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_
     return torch.stack(losses), torch.stack(mses).detach(), torch.stack(nmses).detach()
 
 
-def _full_length_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
+def _full_length_crop_losses(recon: Tensor, batch: Batch, masking: MaskingConfig, scale_uv: float) -> tuple[Tensor, Tensor, Tensor]:
     """``crop_losses`` for crops that fill the batch's length, with channel padding masked instead of sliced.
 
     Same values as scoring each crop on its own (up to summation order), with no per-crop
@@ -60,15 +61,7 @@ def _full_length_crop_losses(recon: Tensor, batch: Batch, spectral_weight: float
     tm = batch.time_mask.float()  # (B, T)
     weight = cm.unsqueeze(-1) * tm.unsqueeze(1)  # (B, C, T)
     hidden, width = tm.sum(-1), cm.sum(-1)
-    target = torch.nan_to_num(batch.x)
-    diff = (r - target) / scale_uv
-    loss = (diff.pow(2) * weight).sum((1, 2)) / (width * hidden).clamp_min(1.0)
-    if spectral_weight > 0:
-        tmask = tm.unsqueeze(1)
-        spec_hat = torch.fft.rfft(r / scale_uv * tmask, dim=-1).abs()
-        spec = torch.fft.rfft(target / scale_uv * tmask, dim=-1).abs()
-        gap = (torch.log1p(spec_hat) - torch.log1p(spec)).abs() * cm.unsqueeze(-1)
-        loss = loss + spectral_weight * gap.sum((1, 2)) / (width * spec.size(-1)).clamp_min(1.0)
+    loss = reconstruction_loss(r, batch.x, batch.time_mask, batch.channel_mask, masking, scale_uv)
     raw = r - batch.x
     err = (raw.pow(2) * weight).sum((1, 2))
     power = (batch.x.pow(2) * weight).sum((1, 2))

@@ -309,10 +309,19 @@ def test_differential_mixer_step_matches_reference() -> None:
 
 
 # -- (e) the whole Samba network -------------------------------------------------------------------
-def test_samba_forward_backward_matches_reference() -> None:
-    test = "samba"
+#: The shipped network and the paper's options (samba_core/FIDELITY.md) at the shipped size.
+VARIANTS = {
+    "default": {},
+    "paper-differential": {"differential_form": "paper", "differential_stages": ("bottleneck",)},
+    "saie+bidirectional-decoder": {"spatial": "virtual-sites", "decoder_direction": "bidirectional"},
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_samba_forward_backward_matches_reference(variant: str) -> None:
+    test = f"samba-{variant}"
     torch.manual_seed(7000)
-    model = Samba(SambaConfig()).to(CUDA)
+    model = Samba(SambaConfig(**VARIANTS[variant])).to(CUDA)
     ref = _reference_model(model)
     g = _gen(7001)
     batch, channels, time = 2, 64, 1000  # 1000 samples: not a multiple of the chunk (64) nor of hop (16)

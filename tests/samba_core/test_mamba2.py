@@ -7,13 +7,17 @@ import math
 import pytest
 import torch
 
+from samba_core.differential import PairedDifferentialMamba
 from samba_core.mamba2 import Mamba2Mixer, lambda_init_for
 
 
-@pytest.fixture(params=[True, False], ids=["differential", "plain"])
+@pytest.fixture(params=["differential", "plain", "paper-differential"])
 def mixer(request):
     torch.manual_seed(0)
-    return Mamba2Mixer(16, d_state=8, headdim=8, chunk_size=8, differential=request.param, layer_index=2).eval()
+    if request.param == "paper-differential":
+        return PairedDifferentialMamba(16, d_state=8, headdim=8, chunk_size=8).eval()
+    return Mamba2Mixer(16, d_state=8, headdim=8, chunk_size=8, differential=request.param == "differential",
+                       layer_index=2).eval()
 
 
 def test_step_equals_forward(mixer):

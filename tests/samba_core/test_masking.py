@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from samba_core import MaskingConfig, masked_reconstruction_loss, temporal_span_mask
+from samba_core.masking import reconstruction_loss
 
 
 def runs(row: torch.Tensor) -> list[int]:
@@ -70,3 +71,95 @@ def test_spectral_term_adds_penalty_for_wrong_spectrum():
     time_only = masked_reconstruction_loss(shifted, target, mask, spectral_weight=0.0)
     both = masked_reconstruction_loss(shifted, target, mask, spectral_weight=1.0)
     assert both > time_only
+
+
+# -- the paper's TSRM and loss -------------------------------------------------------------
+@pytest.mark.parametrize("length", [256, 2560, 15360])
+@pytest.mark.parametrize("blocks", [1, 4, 8])
+def test_paper_mask_keeps_fixed_visible_blocks_and_hides_half(length, blocks):
+    cfg = MaskingConfig(ratio=0.5, scheme="visible-blocks", visible_blocks=blocks)
+    mask = temporal_span_mask(3, length, 256.0, cfg, generator=torch.Generator().manual_seed(length + blocks))
+    for row in mask:
+        assert int(row.sum()) == round(0.5 * length)
+        visible = runs(~row)
+        assert len(visible) == blocks  # exactly that many contiguous visible blocks
+        mean = (length - round(0.5 * length)) / blocks
+        assert all(0.5 * mean - 2 <= n <= 1.5 * mean + 2 for n in visible)
+        assert len(runs(row)) in (blocks - 1, blocks, blocks + 1)  # hidden gaps between and around them
+
+
+def test_paper_blocks_scale_with_the_window():
+    cfg = MaskingConfig.paper()
+    short = temporal_span_mask(8, 512, 256.0, cfg, generator=torch.Generator().manual_seed(0))
+    long = temporal_span_mask(8, 5120, 256.0, cfg, generator=torch.Generator().manual_seed(0))
+    mean_block = [sum(sum(runs(~r)) for r in m) / sum(len(runs(~r)) for r in m) for m in (short, long)]
+    assert mean_block[1] / mean_block[0] == pytest.approx(10.0, rel=0.02)
+
+
+def test_paper_preset_and_bad_options():
+    cfg = MaskingConfig.paper()
+    assert (cfg.ratio, cfg.scheme, cfg.visible_blocks, cfg.loss, cfg.spectral_weight) == (
+        0.5, "visible-blocks", 8, "l1-complex", 1.0)
+    for bad in (dict(scheme="blocks"), dict(loss="l2"), dict(region="all"), dict(visible_blocks=0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            MaskingConfig(**bad)
+
+
+def test_l1_complex_loss_of_a_constant_error():
+    """A constant error of one scale unit on N samples: L1 = 1; orthonormal rFFT puts N into DC of N/2+1 bins."""
+    n = 64
+    target = torch.zeros(1, 1, n)
+    recon = torch.full((1, 1, n), 20.0)
+    hidden = torch.ones(1, n, dtype=torch.bool)
+    cfg = MaskingConfig(loss="l1-complex", spectral_weight=1.0)
+    assert reconstruction_loss(recon, target, hidden, None, cfg, 20.0).item() == pytest.approx(1 + n / (n // 2 + 1))
+    no_spec = MaskingConfig(loss="l1-complex", spectral_weight=0.0)
+    assert reconstruction_loss(recon * 3, target, hidden, None, no_spec, 20.0).item() == pytest.approx(3.0)
+
+
+def test_l1_complex_loss_of_a_sine_is_its_energy():
+    """Error = sine of amplitude a at an exact bin: L1 = 2a/pi; spectrum term = (a^2 N / 4) / (N/2 + 1)."""
+    n, a = 256, 2.0
+    t = torch.arange(n) / n
+    err = a * torch.sin(2 * torch.pi * 8 * t)
+    target = torch.randn(1, 2, n) * 20
+    recon = target + 20.0 * err
+    hidden = torch.ones(1, n, dtype=torch.bool)
+    loss = reconstruction_loss(recon, target, hidden, None, MaskingConfig(loss="l1-complex", spectral_weight=1.0), 20.0)
+    expected = err.abs().mean().item() + (a**2 * n / 4) / (n // 2 + 1)
+    assert loss.item() == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("cfg", [MaskingConfig(), MaskingConfig.paper(), MaskingConfig(loss="l1-complex")],
+                         ids=["ours", "paper", "l1-hidden"])
+def test_perfect_reconstruction_costs_nothing(cfg):
+    target = torch.randn(2, 3, 100) * 20
+    hidden = temporal_span_mask(2, 100, 100.0, cfg, generator=torch.Generator().manual_seed(0))
+    assert torch.all(reconstruction_loss(target.clone(), target, hidden, None, cfg) < 1e-6)
+
+
+def test_region_window_scores_visible_errors_too():
+    target = torch.zeros(1, 2, 50)
+    recon = target.clone()
+    recon[..., :10] = 20.0  # an error on visible samples only
+    hidden = torch.zeros(1, 50, dtype=torch.bool)
+    hidden[:, 25:] = True
+    ours = MaskingConfig(spectral_weight=0.0)
+    assert reconstruction_loss(recon, target, hidden, None, ours).item() == 0
+    window = MaskingConfig(spectral_weight=0.0, region="window")
+    assert reconstruction_loss(recon, target, hidden, None, window).item() == pytest.approx(10 / 50)
+    cm = torch.tensor([[True, False]])
+    recon[:, 1] = 1e3  # the dropped channel never counts
+    assert reconstruction_loss(recon, target, hidden, cm, window).item() == pytest.approx(10 / 50)
+
+
+def test_reconstruction_loss_is_per_crop_and_masked_loss_is_its_mean():
+    target = torch.randn(3, 2, 40) * 20
+    recon = target + torch.randn(3, 2, 40)
+    hidden = temporal_span_mask(3, 40, 40.0, MaskingConfig(), generator=torch.Generator().manual_seed(2))
+    per_crop = reconstruction_loss(recon, target, hidden)
+    assert per_crop.shape == (3,)
+    for i in range(3):
+        torch.testing.assert_close(reconstruction_loss(recon[i : i + 1], target[i : i + 1], hidden[i : i + 1])[0],
+                                   per_crop[i])
+    torch.testing.assert_close(masked_reconstruction_loss(recon, target, hidden), per_crop.mean())

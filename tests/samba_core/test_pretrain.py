@@ -23,6 +23,7 @@ from samba_core.pretraining.config import CropConfig, PretrainConfig
 from samba_core.pretraining.objective import _full_length_crop_losses, _per_crop_losses, crop_losses
 from samba_core.pretraining.run_folder import EXPORT_FILE
 from samba_core.pretraining.trainer import Pretrainer
+from samba_core.streaming import StreamingSession
 from samba_core.pretraining.cli import main
 from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
 
@@ -137,16 +138,16 @@ def test_full_length_batches_are_scored_like_crop_by_crop(corpus_dir: Path) -> N
     assert len(set(batch.widths)) > 1 and all(n == batch.x.size(-1) for n in batch.lengths)
     gen = torch.Generator().manual_seed(0)
     recon = (torch.randn(batch.x.shape, generator=gen) * 15) * batch.channel_mask.unsqueeze(-1)
-    for spectral in (0.0, 0.1):
-        whole = _full_length_crop_losses(recon, batch, spectral, 20.0)
-        each = _per_crop_losses(recon, batch, spectral, 20.0)
+    for masking in (MaskingConfig(spectral_weight=0.0), MaskingConfig(), MaskingConfig.paper()):
+        whole = _full_length_crop_losses(recon, batch, masking, 20.0)
+        each = _per_crop_losses(recon, batch, masking, 20.0)
         for a, b in zip(whole, each):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     # A crop shorter than the batch is scored on its own length, by the crop-by-crop path.
     short = sampler.assemble(sampler.global_crops(2)[:1] + [replace(sampler.global_crops(2)[1], length=1000)],
                              max(batch.widths), sampler.context)
     recon = torch.randn(short.x.shape, generator=gen) * short.channel_mask.unsqueeze(-1)
-    for a, b in zip(crop_losses(recon, short, MaskingConfig(), 20.0), _per_crop_losses(recon, short, 0.1, 20.0)):
+    for a, b in zip(crop_losses(recon, short, MaskingConfig(), 20.0), _per_crop_losses(recon, short, MaskingConfig(), 20.0)):
         assert torch.equal(a, b)
 
 
@@ -211,6 +212,24 @@ def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(co
     assert meta.provenance["corpus"]["rejected"][0]["name"] == "broken_raw"
     assert "untrained" in meta.provenance["heads"]["distraction"]
     assert torch.equal(loaded.model.stem.weight, a["stem.weight"])
+
+
+def test_paper_objective_and_options_train_and_export_a_streamable_encoder(corpus_dir: Path) -> None:
+    """The paper's TSRM, loss, SAIE, paired differential bottleneck and bidirectional decoder, via the CLI."""
+    out = corpus_dir / "paper"
+    assert main(["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+                 "--steps", "4", *TRAIN, "--out", str(out), "--paper-objective", "--spatial", "virtual-sites",
+                 "--differential-form", "paper", "--differential-stages", "bottleneck",
+                 "--decoder-direction", "bidirectional"]) == 0
+    assert all(np.isfinite(float(r["loss"])) for r in _rows(out / "metrics.csv"))
+    saved = torch.load(out / "state.pt", weights_only=False)
+    assert saved["config"]["crops"]["masking"]["scheme"] == "visible-blocks"
+    loaded = load_checkpoint(out / "samba-base.samba")
+    assert loaded.config.decoder_direction == "bidirectional" and loaded.config.spatial == "virtual-sites"
+    coords = np.array([[0.05, 0.0, 0.07], [-0.05, 0.0, 0.07], [0.0, 0.06, 0.07]], dtype=np.float32)
+    StreamingSession(loaded.model, coords, backend="torch").push(np.zeros((3, 40), np.float32))
+    with pytest.raises(ValueError, match="cannot stream"):
+        StreamingSession(loaded.model, coords, backend="torch", decoder=True)
 
 
 def test_two_process_ddp_follows_the_single_process_losses(corpus_dir: Path) -> None:

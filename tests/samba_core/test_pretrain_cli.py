@@ -17,6 +17,9 @@ TRAIN_FLAGS = {
     "--spectral-weight", "--channel-subset-prob", "--min-channels", "--val-fraction", "--no-kernels",
     "--cuda-graphs", "--log-every", "--val-every", "--save-every", "--stop-after", "--max-minutes", "--resume",
     "--no-progress",
+    # the paper-fidelity options (samba_core/FIDELITY.md)
+    "--paper-objective", "--mask-scheme", "--visible-blocks", "--loss", "--loss-region", "--spatial",
+    "--differential-stages", "--differential-form", "--decoder-direction",
 }
 
 
@@ -60,6 +63,13 @@ def test_every_train_flag_reaches_the_config():
         crops=CropConfig(8.0, 4, 0.25, 4, 0.2, MaskingConfig(0.3, (0.1, 0.5), 0.0)),
     )
     assert pretrain_config(args) == expected
+
+
+def test_paper_objective_flag_starts_from_the_paper_masking():
+    args = _parser().parse_args(["train", "--corpus", "c", "--out", "o", "--paper-objective", "--mask-ratio", "0.6"])
+    masking = pretrain_config(args).crops.masking
+    paper = MaskingConfig.paper()
+    assert masking.ratio == 0.6 and masking.scheme == paper.scheme and masking.loss == paper.loss
 
 
 @pytest.mark.parametrize("argv", [
