@@ -10,7 +10,7 @@ from sklearn.base import clone
 from calibration.quantile_probe import (
     STATISTICS, QuantileProbeClassifier, intermediate_tokens, quantile_statistics, window_metrics,
 )
-from model_fixtures import random_montage
+from helpers.models import random_montage
 from samba_core import load_checkpoint
 
 C, T, START = 8, 384, 96

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.gui.topography import spatial_map_title
-from model_fixtures import small_config
+from helpers.models import small_config
 from montages import resolve_montage
 from samba_core import Samba
 

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import ablation  # noqa: E402
 
-from model_fixtures import small_config  # noqa: E402
+from helpers.models import small_config  # noqa: E402
 from samba_core import Samba  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_fixtures import random_montage, small_config
+from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
 from samba_core.differential import PairedDifferentialMamba
 from samba_core.saie import VirtualSiteEmbedding
