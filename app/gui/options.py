@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.pipeline import MontageOptions
+from samba_core.streaming import DEFAULT_BACKEND
 
 #: The checkpoint shipped with the package.
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "samba-base.samba"
@@ -31,7 +32,7 @@ class GuiOptions:
     checkpoint : Path or None
         Checkpoint to select (default: the shipped one).
     backend : str
-        ``onnx`` or ``torch``.
+        one of ``samba_core.streaming.BACKENDS`` (default ``fused``).
     loop, speed
         Replay options.
     smoothing_s, threshold
@@ -52,7 +53,7 @@ class GuiOptions:
     replay: str | None = None
     stream: str | None = None
     checkpoint: Path | None = None
-    backend: str = "onnx"
+    backend: str = DEFAULT_BACKEND
     loop: bool = False
     speed: float = 1.0
     smoothing_s: float = 0.0
@@ -79,7 +80,7 @@ class GuiOptions:
         return cls(
             replay=get("replay"), stream=get("stream"),
             checkpoint=Path(get("checkpoint")) if get("checkpoint") else None,
-            backend=get("backend") or "onnx", loop=bool(get("loop", False)), speed=float(get("speed") or 1.0),
+            backend=get("backend") or DEFAULT_BACKEND, loop=bool(get("loop", False)), speed=float(get("speed") or 1.0),
             smoothing_s=float(get("smoothing") or 0.0), threshold=get("threshold"),
             montage=MontageOptions(montage_file=str(montage_file) if montage_file else None, device=get("device"),
                                    allow_drop=bool(get("allow_drop", False))),

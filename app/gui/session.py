@@ -22,6 +22,7 @@ from app.pipeline import (
     AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, Notice, PipelineConfig, PipelineSnapshot,
     ReplayPlayer, StreamSelector, demo_recording,
 )
+from samba_core.streaming import DEFAULT_BACKEND
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class SessionRequest:
     stream : StreamSelector
     checkpoint : Path
     backend : str
-        ``onnx`` or ``torch``.
+        one of ``samba_core.streaming.BACKENDS`` (default ``fused``).
     smoothing_s, threshold
         See :class:`app.pipeline.DecodingConfig`.
     record : Path, optional
@@ -55,7 +56,7 @@ class SessionRequest:
 
     stream: StreamSelector
     checkpoint: Path
-    backend: str = "onnx"
+    backend: str = DEFAULT_BACKEND
     smoothing_s: float = 0.0
     threshold: float | None = None
     record: Path | None = None
