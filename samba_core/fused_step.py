@@ -28,7 +28,6 @@ import dataclasses
 
 import numpy as np
 import torch
-from scipy.special import expit
 
 from .mamba2 import Mamba2Mixer, RMSNorm
 from .model import MambaBlock, Samba
@@ -82,7 +81,8 @@ def check_supported(model: Samba) -> None:
 
 def _rms_scale(v: np.ndarray, eps: float) -> np.ndarray:
     """1 / sqrt(mean(v^2, last axis) + eps): the per-row scale of RMSNorm, v: (..., d) -> (..., 1)."""
-    ms = np.square(v).mean(-1, keepdims=True)
+    ms = np.add.reduce(v * v, axis=-1, keepdims=True)  # ufunc reduce: no Python-level mean()
+    ms *= 1.0 / v.shape[-1]
     ms += eps
     return np.reciprocal(np.sqrt(ms, out=ms), out=ms)
 
@@ -93,7 +93,11 @@ def _softplus(v: np.ndarray) -> np.ndarray:
 
 
 def _silu(z: np.ndarray) -> np.ndarray:
-    return z * expit(z)
+    """z * sigmoid(z) as z / (1 + exp(-z)): four ufunc calls, several times faster than scipy's float32 expit."""
+    e = np.negative(z)
+    np.exp(e, out=e)
+    e += 1.0
+    return np.divide(z, e, out=e)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -141,14 +145,16 @@ class _FusedMixer:
         for j in range(1, self.k):
             acc += window[j : j + L] * self.conv_w[j]
         acc += self.conv_b
-        xbc = acc * expit(acc)
+        xbc = _silu(acc)
         x = xbc[:, :di].reshape(L, nh, p).transpose(1, 0, 2)  # (nh, L, p)
         B = xbc[:, di : di + g * n].reshape(L, g, n).transpose(1, 0, 2)  # (g, L, n)
         C = xbc[:, di + g * n :].reshape(L, g, n).transpose(1, 0, 2)
         dt = _softplus(zxbcdt[:, di + cd :] + self.dt_bias).T.reshape(g, nh, 1, L)
-        if L == 1:  # one token: the recurrence itself
-            cum = dt * self.A
-            weight = dt
+        state = ssm.reshape(g, nh, p, n)
+        if L == 1:  # one token: the recurrence S' = exp(dt A) S + dt x B^T, y = S' C
+            new_ssm = state * np.exp(dt * self.A) + (dt[..., 0] * x[:, 0]).reshape(g, nh, p, 1) * B.reshape(g, 1, 1, n)
+            y = new_ssm @ C.reshape(g, 1, n, 1)  # (g, nh, p, 1) = (g, nh, L, p) for L = 1
+            y = y.reshape(g, nh, 1, p)
         else:
             cum = (dt * self.A) @ self.upper  # (g, nh, 1, L): cumulative log-decay
             # decay[t, s] = exp(cum_t - cum_s) for s <= t, else exp(-inf) = 0.
@@ -156,10 +162,10 @@ class _FusedMixer:
             decay += self.causal
             weight = np.exp(decay, out=decay)
             weight *= dt  # (g, nh, L, L): contribution of input s to output t
-        state = ssm.reshape(g, nh, p, n)
-        y = (weight * (C @ B.transpose(0, 2, 1))[:, None]) @ x  # within the decision
-        y += (C[:, None] @ state.transpose(0, 1, 3, 2)) * np.exp(cum).transpose(0, 1, 3, 2)  # carried state
-        new_ssm = state * np.exp(cum[..., -1:, -1:]) + (x * weight[:, :, -1, :, None]).transpose(0, 1, 3, 2) @ B[:, None]
+            y = (weight * (C @ B.transpose(0, 2, 1))[:, None]) @ x  # within the decision
+            y += (C[:, None] @ state.transpose(0, 1, 3, 2)) * np.exp(cum).transpose(0, 1, 3, 2)  # carried state
+            new_ssm = state * np.exp(cum[..., -1:, -1:])
+            new_ssm += (x * weight[:, :, -1, :, None]).transpose(0, 1, 3, 2) @ B[:, None]
         if self.differential:
             y = y[0] - self.lam * y[1]  # (nh, L, p)
             y *= self.head_w * _rms_scale(y, self.head_eps)
