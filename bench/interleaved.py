@@ -15,9 +15,11 @@ denominator of the arithmetic limit.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -35,6 +37,14 @@ class Candidate:
     name: str
     call: Callable[[], object]
     burst: int = 4
+
+
+def parser(doc: str, rounds: int) -> argparse.ArgumentParser:
+    """The options every interleaved bench shares: ``--rounds`` and ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=rounds, help=f"shuffled rounds (default {rounds})")
+    ap.add_argument("--out", type=Path, help="also write the JSON result here")
+    return ap
 
 
 def single_thread() -> None:

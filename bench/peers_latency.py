@@ -23,7 +23,6 @@ object as the last line.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import types
@@ -34,7 +33,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from interleaved import Candidate, SignalFeed, load_average, montage, print_table, run_rounds, single_thread  # noqa: E402
+from interleaved import (  # noqa: E402
+    Candidate, SignalFeed, load_average, montage, parser, print_table, run_rounds, single_thread,
+)
 from json_result import emit  # noqa: E402
 from step_latency import step_candidates  # noqa: E402
 
@@ -139,9 +140,7 @@ def labram_candidate(models: types.ModuleType, feed: SignalFeed, hop: int) -> Ca
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--out", type=Path, help="also write the JSON result here")
+    ap = parser(__doc__, rounds=100)
     args = ap.parse_args()
     single_thread()
     torch.manual_seed(0)

@@ -20,7 +20,6 @@ over it. Prints a table, then one JSON object as the last line.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from interleaved import (  # noqa: E402
-    Candidate, SignalFeed, load_average, matmul_peak_gflops, montage, print_table, run_rounds, single_thread,
+    Candidate, SignalFeed, load_average, matmul_peak_gflops, montage, parser, print_table, run_rounds, single_thread,
 )
 from json_result import emit  # noqa: E402
 
@@ -74,11 +73,9 @@ def sliding_candidate(model: Samba, coords: np.ndarray, feed: SignalFeed, window
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=200)
+    ap = parser(__doc__, rounds=200)
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--window-s", type=float, default=4.0)
-    ap.add_argument("--out", type=Path, help="also write the JSON result here")
     args = ap.parse_args()
     single_thread()
     torch.manual_seed(0)
