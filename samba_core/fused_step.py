@@ -25,6 +25,7 @@ streaming session then falls back to the generic ONNX step.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import torch
@@ -88,13 +89,19 @@ def _rms_scale(v: np.ndarray, eps: float) -> np.ndarray:
 
 
 def _softplus(v: np.ndarray) -> np.ndarray:
-    """log(1 + exp(v)) without overflow: max(v, 0) + log1p(exp(-|v|))."""
-    return np.maximum(v, 0.0) + np.log1p(np.exp(-np.abs(v)))
+    """log(1 + exp(v)) without overflow: max(log1p(exp(min(v, 80))), v), exact since softplus(v) >= v
+    and float32 softplus(v) == v beyond 80."""
+    sp = np.minimum(v, 80.0)
+    np.exp(sp, out=sp)
+    np.log1p(sp, out=sp)
+    return np.maximum(sp, v, out=sp)
 
 
 def _silu(z: np.ndarray) -> np.ndarray:
-    """z * sigmoid(z) as z / (1 + exp(-z)): four ufunc calls, several times faster than scipy's float32 expit."""
+    """z * sigmoid(z) as z / (1 + exp(-z)): a few ufunc calls, several times faster than scipy's float32 expit.
+    exp's argument is capped at 80 (no overflow): below z = -80 the result is ~0 either way."""
     e = np.negative(z)
+    np.minimum(e, 80.0, out=e)
     np.exp(e, out=e)
     e += 1.0
     return np.divide(z, e, out=e)
@@ -163,8 +170,9 @@ class _FusedMixer:
             weight = np.exp(decay, out=decay)
             weight *= dt  # (g, nh, L, L): contribution of input s to output t
             y = (weight * (C @ B.transpose(0, 2, 1))[:, None]) @ x  # within the decision
-            y += (C[:, None] @ state.transpose(0, 1, 3, 2)) * np.exp(cum).transpose(0, 1, 3, 2)  # carried state
-            new_ssm = state * np.exp(cum[..., -1:, -1:])
+            decay_in = np.exp(cum)  # (g, nh, 1, L): decay of the carried state up to each token
+            y += (C[:, None] @ state.transpose(0, 1, 3, 2)) * decay_in.transpose(0, 1, 3, 2)  # carried state
+            new_ssm = state * decay_in[..., -1:, -1:]
             new_ssm += (x * weight[:, :, -1, :, None]).transpose(0, 1, 3, 2) @ B[:, None]
         if self.differential:
             y = y[0] - self.lam * y[1]  # (nh, L, p)
@@ -269,7 +277,7 @@ class FusedStepRunner:
         if self._input_weights is None:
             raise RuntimeError("call set_spatial_weights(weights) before the first step")
         x = np.asarray(x, dtype=np.float32)
-        if not np.isfinite(x).all():
+        if not math.isfinite(np.add.reduce(x, axis=None)):  # any NaN/inf makes the sum non-finite
             x = np.where(np.isfinite(x), x, np.float32(0.0))
         logits, self.states = self.fused.step(x, self._input_weights, self.states)
         return {name: logits[sl] for name, sl in self.fused.head_slices.items()}

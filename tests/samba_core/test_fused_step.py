@@ -138,3 +138,14 @@ def test_start_up_check_catches_a_wrong_fused_step(monkeypatch):
     monkeypatch.setattr("samba_core.streaming.reference_mismatch", lambda *a: 0.5)
     with pytest.warns(RuntimeWarning, match="differs from the torch step"):
         assert StreamingSession(model, random_montage(5), backend="fused").backend == "onnx"
+
+
+def test_fused_softplus_and_silu_match_torch_over_the_float32_range():
+    from samba_core.fused_step import _silu, _softplus
+
+    v = np.concatenate([np.linspace(-120, 120, 2001), [-1e30, 1e30, 0.0]]).astype(np.float32)
+    t = torch.from_numpy(v)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no warnings in the live loop
+        softplus, silu = _softplus(v), _silu(v)
+    np.testing.assert_allclose(softplus, torch.nn.functional.softplus(t).numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(silu, torch.nn.functional.silu(t).numpy(), rtol=1e-5, atol=1e-6)
