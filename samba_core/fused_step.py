@@ -99,9 +99,9 @@ def _softplus(v: np.ndarray) -> np.ndarray:
 
 def _silu(z: np.ndarray) -> np.ndarray:
     """z * sigmoid(z) as z / (1 + exp(-z)): a few ufunc calls, several times faster than scipy's float32 expit.
-    exp's argument is capped at 80 (no overflow): below z = -80 the result is ~0 either way."""
+    z is first raised to -80 (exp cannot overflow): below that the result is ~1e-33 instead of ~z exp(z), both ~0."""
+    z = np.maximum(z, -80.0)
     e = np.negative(z)
-    np.minimum(e, 80.0, out=e)
     np.exp(e, out=e)
     e += 1.0
     return np.divide(z, e, out=e)
