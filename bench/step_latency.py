@@ -4,6 +4,8 @@ Candidates (64 channels at 256 Hz, the default config, one thread, random EEG-sc
 
 * ``fused_step``, ``onnx_step``, ``torch_step``: ``StreamingSession.push`` of one hop with each
   backend (what the app calls once per decision; ``fused`` is the app's default);
+* ``aoti_step`` (with ``--aoti``): the torch step compiled ahead of time by AOT Inductor
+  (C++ kernels; needs a compiler and minutes of compilation, hence not a live backend);
 * ``sliding_window``: re-running the offline encoder on the last ``--window-s`` seconds per
   decision, what a model without a recurrent mode has to do at the same decision rate.
 
@@ -15,13 +17,14 @@ element-wise work is not counted. The FLOP limit is those FLOPs at this core's m
 single-thread GEMM peak; ``flops_limit_ratio_p50`` is the default backend's back-to-back p50
 over it. Prints a table, then one JSON object as the last line.
 
-    python bench/step_latency.py [--rounds 200] [--channels 64] [--window-s 4] [--out FILE]
+    python bench/step_latency.py [--rounds 200] [--channels 64] [--window-s 4] [--aoti] [--out FILE]
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,25 @@ def step_candidates(model: Samba, coords: np.ndarray, feed: SignalFeed) -> list[
     return out
 
 
+def aoti_candidate(model: Samba, coords: np.ndarray, feed: SignalFeed, package: Path) -> Candidate:
+    """The torch step (``EncoderStep``) compiled by AOT Inductor for this channel count."""
+    step = EncoderStep(model)
+    w = model.spatial_weights(torch.from_numpy(coords)).detach()
+    hop, n_heads = model.config.hop, len(step.head_names)
+    states = step.initial_states()
+    with torch.no_grad():
+        program = torch.export.export(step, (torch.zeros(1, coords.shape[0], hop), w, *states))
+        runner = torch._inductor.aoti_load_package(torch._inductor.aoti_compile_and_package(program, package_path=str(package)))
+
+    def call():
+        x = torch.from_numpy(np.ascontiguousarray(feed.next_chunk(hop)))[None]
+        with torch.no_grad():
+            out = runner(x, w, *states)
+        states[:] = out[n_heads:]
+        return out[:n_heads]
+    return Candidate("aoti_step", call)
+
+
 def sliding_candidate(model: Samba, coords: np.ndarray, feed: SignalFeed, window_s: float) -> Candidate:
     length = int(round(window_s * model.config.sample_rate))
     w = model.spatial_weights(torch.from_numpy(coords)).detach()
@@ -76,6 +98,7 @@ def main() -> None:
     ap = parser(__doc__, rounds=200)
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--window-s", type=float, default=4.0)
+    ap.add_argument("--aoti", action="store_true", help="also time the AOT-Inductor-compiled torch step (minutes to compile)")
     args = ap.parse_args()
     single_thread()
     torch.manual_seed(0)
@@ -86,7 +109,10 @@ def main() -> None:
     load_start = load_average()
     peak = matmul_peak_gflops()
     candidates = step_candidates(model, coords, feed) + [sliding_candidate(model, coords, feed, args.window_s)]
-    results = run_rounds(candidates, args.rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.aoti:
+            candidates.append(aoti_candidate(model, coords, feed, Path(tmp) / "step.pt2"))
+        results = run_rounds(candidates, args.rounds)
     peak_after = matmul_peak_gflops()
     peak["peak"] = max(peak["peak"], peak_after["peak"])
     flops = decision_flops(model, args.channels)
