@@ -8,7 +8,7 @@ import torch
 
 from model_fixtures import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
-from samba_core.streaming import BACKENDS, DEFAULT_BACKEND
+from samba_core.streaming import BACKENDS, DEFAULT_BACKEND, softmax
 
 
 def offline(model, x, coords, mask=None, decoder=True):
@@ -70,6 +70,7 @@ def test_stream_equals_offline_for_every_chunking(name, backend):
     for head in ref_logits:
         assert logits[head].shape == ref_logits[head].shape
         np.testing.assert_allclose(logits[head], ref_logits[head], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(softmax(logits[head]), softmax(ref_logits[head]), atol=1e-4, rtol=0)
     if decoder:
         np.testing.assert_allclose(recon, ref_recon, atol=1e-4, rtol=0)
     np.testing.assert_array_equal(idx, np.arange(150 // CFG.hop) * CFG.hop + CFG.hop - 1)
