@@ -25,6 +25,7 @@ from pathlib import Path
 from checkpoints import SHIPPED_CHECKPOINT
 from montages import MontageError
 from samba_core import CheckpointError
+from samba_core.streaming import BACKENDS, DEFAULT_BACKEND
 
 from .pipeline import (
     LivePipeline, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector, demo_recording, list_streams,
@@ -61,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markers", metavar="NAME", help="name of an event-marker stream to record alongside")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
                    help=f"model checkpoint (default: the shipped {SHIPPED_CHECKPOINT.parent.name}/{SHIPPED_CHECKPOINT.name})")
-    p.add_argument("--backend", choices=("onnx", "torch"), default="onnx", help="inference backend (default: onnx)")
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help=f"inference backend: fused numpy step, onnxruntime step or the torch reference "
+                   f"(default: {DEFAULT_BACKEND})")
     p.add_argument("--smoothing", type=float, default=0.0, metavar="S",
                    help="time constant (s) of exponential smoothing of the probabilities (default: 0, off)")
     p.add_argument("--threshold", type=float, metavar="P",

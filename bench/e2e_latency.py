@@ -2,7 +2,7 @@
 
 A separate process plays an amplifier (the tests' ``helpers.lsl.SyntheticEEGSource``): a pylsl
 outlet pushing synthetic EEG in chunks, each stamped with the acquisition time of its last sample. The pipeline (this process)
-decodes it with the onnxruntime backend and pushes probabilities to its LSL outlets.
+decodes it with the app's default backend and pushes probabilities to its LSL outlets.
 
 Reported per configuration (64 ch at 256 Hz, 128 ch at 1 kHz by default):
 - e2e latency: decision pushed - LSL time of the newest input sample it used. It includes
@@ -122,6 +122,7 @@ def main() -> None:
     args = ap.parse_args()
     load_at_start = list(os.getloadavg())  # other processes on the machine compete for the cores
     from samba_core import load_checkpoint
+    from samba_core.streaming import DEFAULT_BACKEND
 
     with tempfile.TemporaryDirectory() as tmp:
         path, kind = shipped_or_random_checkpoint(Path(tmp))
@@ -142,7 +143,7 @@ def main() -> None:
         r["e2e_p99_within_hop_plus_5ms"] = r["e2e_p99_ms"] <= r["hop_ms"] + 5.0
         r["no_sample_lost"] = r["samples_lost"] == 0 and r["gap_samples_lost"] == 0
     result = {
-        "bench": "e2e_latency", "checkpoint": kind, "backend": "onnx",
+        "bench": "e2e_latency", "checkpoint": kind, "backend": DEFAULT_BACKEND,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_1_5_15_at_start": load_at_start, "load_average_1_5_15": list(os.getloadavg())},
         "warmup_s": args.warmup, "runs": runs,

@@ -1,112 +1,150 @@
-"""Per-decision compute of the three ways to decode a stream, at the default model size.
+"""Per-decision cost of the ways to decode a stream, interleaved in one process, against the FLOP limit.
 
-(a) torch eager step: ``StreamingSession(backend="torch")`` advanced by one token (hop samples);
-(b) onnxruntime step: the exported step graph advanced by one token;
-(c) sliding window: re-running the offline encoder on the last 4 s for every decision,
-    what a model without a recurrent mode has to do at the same decision rate.
+Candidates (64 channels at 256 Hz, the default config, one thread, random EEG-scale data):
 
-Input: 64 channels at 256 Hz (the default config's rate), random EEG-scale data.
-Prints a readable table, then one JSON object as the last line.
+* ``fused_step``, ``onnx_step``, ``torch_step``: ``StreamingSession.push`` of one hop with each
+  backend (what the app calls once per decision; ``fused`` is the app's default);
+* ``aoti_step`` (with ``--aoti``): the torch step compiled ahead of time by AOT Inductor
+  (C++ kernels; needs a compiler and minutes of compilation, hence not a live backend);
+* ``sliding_window``: re-running the offline encoder on the last ``--window-s`` seconds per
+  decision, what a model without a recurrent mode has to do at the same decision rate.
 
-    python bench/step_latency.py [--decisions 400] [--channels 64] [--window-s 4]
+They run in shuffled rounds (see ``interleaved.py``), back to back and live-paced (one call
+per 62.5 ms tick, cold caches). FLOPs per decision: the matrix-multiply FLOPs (2 per
+multiply-add: linear layers, einsums, batched matmuls, convolutions) of the torch step
+counted by ``torch.utils.flop_counter.FlopCounterMode`` while it advances one token;
+element-wise work is not counted. The FLOP limit is those FLOPs at this core's measured
+single-thread GEMM peak; ``flops_limit_ratio_p50`` is the default backend's back-to-back p50
+over it. Prints a table, then one JSON object as the last line.
+
+    python bench/step_latency.py [--rounds 200] [--channels 64] [--window-s 4] [--aoti] [--out FILE]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import platform
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from samba_core import Samba, SambaConfig, StreamingSession
-from samba_core.onnx_export import OnnxStepRunner, export_step_onnx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from interleaved import (  # noqa: E402
+    Candidate, SignalFeed, load_average, matmul_peak_gflops, montage, parser, print_table, run_rounds, single_thread,
+)
+from json_result import emit  # noqa: E402
 
-def montage(n: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(n, 3))
-    v[:, 2] = np.abs(v[:, 2])
-    return (0.09 * v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-
-def summarise(ms: list[float]) -> dict[str, float]:
-    a = np.asarray(ms)
-    return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean())}
+from samba_core import Samba, SambaConfig, StreamingSession  # noqa: E402
+from samba_core.onnx_export import EncoderStep  # noqa: E402
+from samba_core.streaming import BACKENDS, DEFAULT_BACKEND  # noqa: E402
 
 
-def time_calls(fn, inputs, warmup: int = 20) -> list[float]:
-    for x in inputs[:warmup]:
-        fn(x)
+def decision_flops(model: Samba, channels: int) -> int:
+    """Matrix-multiply FLOPs of one decision of the torch step (see the module docstring)."""
+    step = EncoderStep(model)
+    w = model.spatial_weights(torch.from_numpy(montage(channels))).detach()
+    x = torch.randn(1, channels, model.config.hop)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        step(x, w, *step.initial_states())
+    return int(counter.get_total_flops())
+
+
+def step_candidates(model: Samba, coords: np.ndarray, feed: SignalFeed) -> list[Candidate]:
+    """One ``StreamingSession`` per step backend, each pushed one hop per call."""
+    hop = model.config.hop
     out = []
-    for x in inputs:
-        t0 = time.perf_counter()
-        fn(x)
-        out.append((time.perf_counter() - t0) * 1e3)
+    for backend in BACKENDS:
+        session = StreamingSession(model, coords, backend=backend)
+        assert session.backend == backend, f"{backend} fell back to {session.backend}"
+        out.append(Candidate(f"{backend}_step", lambda s=session: s.push(feed.next_chunk(hop))))
     return out
 
 
+def aoti_candidate(model: Samba, coords: np.ndarray, feed: SignalFeed, package: Path) -> Candidate:
+    """The torch step (``EncoderStep``) compiled by AOT Inductor for this channel count."""
+    step = EncoderStep(model)
+    w = model.spatial_weights(torch.from_numpy(coords)).detach()
+    hop, n_heads = model.config.hop, len(step.head_names)
+    states = step.initial_states()
+    with torch.no_grad():
+        program = torch.export.export(step, (torch.zeros(1, coords.shape[0], hop), w, *states))
+        runner = torch._inductor.aoti_load_package(torch._inductor.aoti_compile_and_package(program, package_path=str(package)))
+
+    def call():
+        x = torch.from_numpy(np.ascontiguousarray(feed.next_chunk(hop)))[None]
+        with torch.no_grad():
+            out = runner(x, w, *states)
+        states[:] = out[n_heads:]
+        return out[:n_heads]
+    return Candidate("aoti_step", call)
+
+
+def sliding_candidate(model: Samba, coords: np.ndarray, feed: SignalFeed, window_s: float) -> Candidate:
+    length = int(round(window_s * model.config.sample_rate))
+    w = model.spatial_weights(torch.from_numpy(coords)).detach()
+
+    def call():
+        with torch.no_grad():
+            x = torch.from_numpy(feed.window(length, model.config.hop))[None]
+            return model(x, spatial_weights=w, decoder=False).logits
+    return Candidate("sliding_window", call, burst=2)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--decisions", type=int, default=400)
+    ap = parser(__doc__, rounds=200)
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--window-s", type=float, default=4.0)
-    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (onnxruntime uses 1)")
+    ap.add_argument("--aoti", action="store_true", help="also time the AOT-Inductor-compiled torch step (minutes to compile)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    single_thread()
     torch.manual_seed(0)
     cfg = SambaConfig()
     model = Samba(cfg).eval()
     coords = montage(args.channels)
-    hop = cfg.hop
-    rng = np.random.default_rng(1)
-    chunks = [(rng.normal(size=(args.channels, hop)) * 20).astype(np.float32) for _ in range(args.decisions)]
-
-    session = StreamingSession(model, coords, backend="torch")
-    torch_ms = time_calls(session.push, chunks)
-
+    feed = SignalFeed(args.channels)
+    load_start = load_average()
+    peak = matmul_peak_gflops()
+    candidates = step_candidates(model, coords, feed) + [sliding_candidate(model, coords, feed, args.window_s)]
     with tempfile.TemporaryDirectory() as tmp:
-        runner = OnnxStepRunner(export_step_onnx(model, Path(tmp) / "step.onnx", n_channels=args.channels))
-        w = model.spatial_weights(torch.from_numpy(coords)).detach().numpy()
-        onnx_ms = time_calls(lambda x: runner.step(x, w), chunks)
-
-    window = int(round(args.window_s * cfg.sample_rate))
-    wt = torch.from_numpy(w)
-    windows = [torch.from_numpy((rng.normal(size=(1, args.channels, window)) * 20).astype(np.float32))
-               for _ in range(min(args.decisions, 100))]
-
-    def sliding(x):
-        with torch.no_grad():
-            return model(x, spatial_weights=wt, decoder=False).logits["mi"][:, -1]
-
-    sliding_ms = time_calls(sliding, windows, warmup=5)
-
+        if args.aoti:
+            candidates.append(aoti_candidate(model, coords, feed, Path(tmp) / "step.pt2"))
+        results = run_rounds(candidates, args.rounds)
+    peak_after = matmul_peak_gflops()
+    peak["peak"] = max(peak["peak"], peak_after["peak"])
+    flops = decision_flops(model, args.channels)
+    limit_us = flops / (peak["peak"] * 1e9) * 1e6
+    default = results[f"{DEFAULT_BACKEND}_step"]
     result = {
         "benchmark": "step_latency",
-        "channels": args.channels, "sample_rate_hz": cfg.sample_rate, "hop_samples": hop,
-        "decision_rate_hz": cfg.sample_rate / hop, "window_s": args.window_s,
+        "channels": args.channels, "sample_rate_hz": cfg.sample_rate, "hop_samples": cfg.hop,
+        "decision_rate_hz": cfg.sample_rate / cfg.hop, "window_s": args.window_s, "rounds": args.rounds,
         "parameters": sum(p.numel() for p in model.parameters()),
-        "torch_step": summarise(torch_ms), "onnxruntime_step": summarise(onnx_ms),
-        "sliding_window_torch": summarise(sliding_ms),
-        "torch_threads": args.threads, "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "torch_version": torch.__version__,
+        "candidates": results,
+        "default_backend": DEFAULT_BACKEND,
+        "flops_per_decision": flops,
+        "flops_method": "matmul FLOPs of the torch step, torch.utils.flop_counter.FlopCounterMode",
+        "matmul_peak_gflops": peak, "flops_limit_us": limit_us,
+        "flops_limit_ratio_p50": default["back_to_back"]["p50_ms"] * 1e3 / limit_us,
+        "flops_limit_ratio_paced_p50": default["paced"]["p50_ms"] * 1e3 / limit_us,
+        "paced_p99_ms": default["paced"]["p99_ms"],
+        "ratio_sliding_over_default_p50": results["sliding_window"]["back_to_back"]["p50_ms"]
+        / default["back_to_back"]["p50_ms"],
+        "ratio_onnx_over_default_p50": results["onnx_step"]["back_to_back"]["p50_ms"] / default["back_to_back"]["p50_ms"],
+        "load_average_start": load_start, "load_average_end": load_average(), "threads": 1,
+        "machine": platform.machine(), "processor": platform.processor(), "torch_version": torch.__version__,
     }
-    result["ratio_sliding_over_onnx_p50"] = result["sliding_window_torch"]["p50_ms"] / result["onnxruntime_step"]["p50_ms"]
-    result["ratio_sliding_over_onnx_p99"] = result["sliding_window_torch"]["p99_ms"] / result["onnxruntime_step"]["p99_ms"]
     result["targets"] = {
-        "onnx_p99_le_1ms": result["onnxruntime_step"]["p99_ms"] <= 1.0,
-        "ratio_ge_50": result["ratio_sliding_over_onnx_p50"] >= 50,
+        "flops_limit_ratio_p50_le_5": result["flops_limit_ratio_p50"] <= 5,
+        "paced_p99_le_0_5ms": result["paced_p99_ms"] <= 0.5,
     }
-    for name in ("torch_step", "onnxruntime_step", "sliding_window_torch"):
-        r = result[name]
-        print(f"{name:22s} p50 {r['p50_ms']:8.3f} ms   p99 {r['p99_ms']:8.3f} ms")
-    print(f"sliding / onnx (p50): {result['ratio_sliding_over_onnx_p50']:.1f}x")
-    print(json.dumps(result))
+    print_table(results)
+    print(f"FLOPs/decision {flops / 1e6:.2f} M; GEMM peak {peak['peak']:.1f} GFLOP/s -> limit {limit_us:.1f} us; "
+          f"{DEFAULT_BACKEND} at {result['flops_limit_ratio_p50']:.1f}x the limit (back to back p50)")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Public API::
 
     model = Samba(SambaConfig())                       # causal multi-rate U-Net over any montage
     out = model(x, coords)                             # x: (batch, channels, time) µV; coords: (channels, 3) m
-    session = StreamingSession(model, coords)          # onnxruntime step mode by default
+    session = StreamingSession(model, coords)          # fused numpy step by default (or "onnx", "torch")
     decisions = session.push(chunk)                    # chunk: (channels, any samples) -> probs per head
 """
 

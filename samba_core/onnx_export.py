@@ -106,15 +106,27 @@ class OnnxStepRunner:
             for i in self.session.get_inputs()[2:]
         }
         self.states = dict(self.initial)
+        self.spatial_weights: np.ndarray | None = None
 
     def reset(self) -> None:
         self.states = {k: v.copy() for k, v in self.initial.items()}
 
-    def step(self, x: np.ndarray, spatial_weights: np.ndarray) -> dict[str, np.ndarray]:
-        """x: (channels, hop) microvolts (NaN/inf read as 0) -> head -> logits (classes,)."""
+    def set_spatial_weights(self, spatial_weights: np.ndarray) -> None:
+        """CDSE weights (channels, K) used by later calls of ``step`` without weights; states are kept."""
+        self.spatial_weights = np.asarray(spatial_weights, np.float32)
+
+    def step(self, x: np.ndarray, spatial_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """x: (channels, hop) microvolts (NaN/inf read as 0) -> head -> logits (classes,).
+
+        spatial_weights: (channels, K); default: the last ones set.
+        """
+        if spatial_weights is not None:
+            self.set_spatial_weights(spatial_weights)
+        if self.spatial_weights is None:
+            raise RuntimeError("call set_spatial_weights(weights) before the first step")
         x = np.asarray(x, dtype=np.float32)
         x = np.where(np.isfinite(x), x, np.float32(0.0))
-        feeds = {"x": x[None], "spatial_weights": spatial_weights, **self.states}
+        feeds = {"x": x[None], "spatial_weights": self.spatial_weights, **self.states}
         out = self.session.run(None, feeds)
         n = len(self.head_names)
         self.states = dict(zip(self.state_names, out[n:]))

@@ -5,22 +5,37 @@ offline forward pass over the concatenated signal whatever the chunking, and its
 memory does not grow with the length of the stream (states have fixed size; at most
 ``hop - 1`` samples wait for the next token).
 
-Two backends compute the same function: ``"torch"`` (the reference; it can also run the
-decoder and stream the reconstruction) and ``"onnx"`` (onnxruntime, the default for
-live CPU decoding; it advances one token per call).
+Three backends compute the same function (``BACKENDS``):
+
+* ``"fused"`` (the default, fastest on one CPU core): :mod:`samba_core.fused_step`, the
+  encoder step regrouped into a few large numpy operations; a model it cannot fuse
+  (:class:`~samba_core.fused_step.UnsupportedModelError`) falls back to ``"onnx"`` with a
+  warning, and so does one whose fused output does not match the torch step at start-up;
+* ``"onnx"``: the exported step graph run by onnxruntime (serves any architecture);
+* ``"torch"``: the reference; it can also run the decoder and stream the reconstruction.
+
+The two step backends advance one token per call.
 """
 
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .fused_step import FusedStepRunner, UnsupportedModelError, reference_mismatch
 from .model import Samba, StreamState
 from .onnx_export import OnnxStepRunner, export_step_onnx
+
+#: The streaming backends, the default first.
+BACKENDS = ("fused", "onnx", "torch")
+DEFAULT_BACKEND = BACKENDS[0]
+#: Largest |fused - torch| on the start-up check before the session falls back to ONNX.
+FUSED_TOLERANCE = 1e-4
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -59,17 +74,18 @@ class StreamingSession:
     model : Samba
     coords : (channels, 3) electrode positions in metres, head frame (NaN rows allowed where masked).
     mask : (channels,) bool, True = use the channel; default: channels with finite coords.
-    backend : "onnx" or "torch".
+    backend : one of ``BACKENDS``: "fused" (default), "onnx" or "torch". ``self.backend`` is the
+        one in use after any fallback from "fused" to "onnx".
     decoder : also stream the reconstruction (torch backend only).
     onnx_path : where to keep the exported step graph; a temporary file by default.
     """
 
     def __init__(
-        self, model: Samba, coords: np.ndarray, mask: np.ndarray | None = None, backend: str = "onnx",
+        self, model: Samba, coords: np.ndarray, mask: np.ndarray | None = None, backend: str = DEFAULT_BACKEND,
         decoder: bool = False, onnx_path: str | Path | None = None,
     ) -> None:
-        if backend not in ("onnx", "torch"):
-            raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if decoder and backend != "torch":
             raise ValueError("streaming the reconstruction needs backend='torch'")
         coords = np.asarray(coords, dtype=np.float32)
@@ -82,14 +98,36 @@ class StreamingSession:
         self.hop = model.config.hop
         self.classes = model.config.head_classes
         self._coords = torch.from_numpy(coords)
-        self._runner: OnnxStepRunner | None = None
+        self._runner: OnnxStepRunner | FusedStepRunner | None = None
+        self.set_channel_mask(mask)
+        if backend == "fused":
+            self._runner = self._fused_runner()
+            if self._runner is None:
+                self.backend = backend = "onnx"
         if backend == "onnx":
             if onnx_path is None:
                 self._tmpdir = tempfile.TemporaryDirectory(prefix="samba-onnx-")
                 onnx_path = Path(self._tmpdir.name) / "step.onnx"
             self._runner = OnnxStepRunner(export_step_onnx(model, onnx_path, n_channels=self.n_channels))
-        self.set_channel_mask(mask)
+        if self._runner is not None:
+            self._runner.set_spatial_weights(self._weights_np)
         self.reset()
+
+    def _fused_runner(self) -> FusedStepRunner | None:
+        """The fused step, or None (with a warning) when it cannot serve this model exactly."""
+        try:
+            runner = FusedStepRunner(self.model)
+        except UnsupportedModelError as exc:
+            warnings.warn(f"{exc}; falling back to the ONNX step", RuntimeWarning, stacklevel=3)
+            return None
+        error = reference_mismatch(self.model, runner, self._weights_np)
+        if not error <= FUSED_TOLERANCE:  # also catches NaN
+            warnings.warn(
+                f"the fused step differs from the torch step by {error:.2g} (> {FUSED_TOLERANCE:g}) on this model; "
+                "falling back to the ONNX step", RuntimeWarning, stacklevel=3,
+            )
+            return None
+        return runner
 
     # -- configuration ----------------------------------------------------------------
     def set_channel_mask(self, mask: np.ndarray | None) -> None:
@@ -101,6 +139,8 @@ class StreamingSession:
             self._weights = self.model.spatial_weights(self._coords, m)
         self._mask = m
         self._weights_np = self._weights.numpy().astype(np.float32)
+        if self._runner is not None:
+            self._runner.set_spatial_weights(self._weights_np)
 
     @property
     def spatial_weights(self) -> np.ndarray:
@@ -125,7 +165,7 @@ class StreamingSession:
         self.samples_pushed += chunk.shape[1]
         if self.backend == "torch":
             return self._push_torch(chunk, start)
-        return self._push_onnx(chunk, start)
+        return self._push_steps(chunk, start)
 
     def _token_indices(self, start: int, n: int) -> np.ndarray:
         first = start // self.hop  # tokens already emitted before this push
@@ -143,13 +183,14 @@ class StreamingSession:
         recon = out.reconstruction[0].numpy() if out.reconstruction is not None else None
         return StreamOutput(logits, self._token_indices(start, chunk.shape[1]), recon)
 
-    def _push_onnx(self, chunk: np.ndarray, start: int) -> StreamOutput:
+    def _push_steps(self, chunk: np.ndarray, start: int) -> StreamOutput:
+        """Step backends: one runner call per completed token."""
         assert self._runner is not None
         data = np.concatenate([self._pending, chunk], axis=1) if self._pending.size else chunk
         n_tokens = data.shape[1] // self.hop
         per_head: dict[str, list[np.ndarray]] = {name: [] for name in self.classes}
         for j in range(n_tokens):
-            logits = self._runner.step(data[:, j * self.hop : (j + 1) * self.hop], self._weights_np)
+            logits = self._runner.step(data[:, j * self.hop : (j + 1) * self.hop])
             for name in per_head:
                 per_head[name].append(logits[name])
         self._pending = data[:, n_tokens * self.hop :].copy()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from samba_core import StreamingSession
+from samba_core.streaming import BACKENDS, DEFAULT_BACKEND
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,21 @@ class DecodingConfig:
     Parameters
     ----------
     backend : str
-        ``"onnx"`` (onnxruntime, default: fastest on CPU) or ``"torch"`` (the reference).
+        One of ``samba_core.streaming.BACKENDS``: ``"fused"`` (default: fastest on one CPU core),
+        ``"onnx"`` (onnxruntime, serves any architecture) or ``"torch"`` (the reference).
     smoothing_s : float
         Time constant (s) of exponential smoothing of the probabilities; 0 disables it.
     threshold : float, optional
         Probability at which a class becomes a decision; None: every argmax change is one.
     """
 
-    backend: str = "onnx"
+    backend: str = DEFAULT_BACKEND
     smoothing_s: float = 0.0
     threshold: float | None = None
 
     def __post_init__(self) -> None:
-        if self.backend not in ("onnx", "torch"):
-            raise ValueError(f"backend must be 'onnx' or 'torch', got {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if not (self.smoothing_s >= 0 and math.isfinite(self.smoothing_s)):
             raise ValueError(f"smoothing_s is a time constant in seconds >= 0, got {self.smoothing_s!r}")
         if self.threshold is not None and not 0 < self.threshold < 1:

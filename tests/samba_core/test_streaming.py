@@ -8,6 +8,7 @@ import torch
 
 from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
+from samba_core.streaming import BACKENDS, DEFAULT_BACKEND, softmax
 
 
 def offline(model, x, coords, mask=None, decoder=True):
@@ -53,23 +54,34 @@ CFG = small_config()
 CASES = chunkings(150, CFG.hop, CFG.factors[0])
 
 
+@pytest.mark.parametrize("backend", ["torch", "fused"])
 @pytest.mark.parametrize("name", list(CASES))
-def test_torch_stream_equals_offline_including_reconstruction(name):
+def test_stream_equals_offline_for_every_chunking(name, backend):
+    """The torch reference also streams the reconstruction; the fused step only the heads."""
     torch.manual_seed(0)
     model = Samba(CFG).eval()
     coords = random_montage(12)
     x = (np.random.default_rng(1).normal(size=(12, 150)) * 20).astype(np.float32)
-    ref_logits, ref_recon = offline(model, x, coords)
-    session = StreamingSession(model, coords, backend="torch", decoder=True)
+    decoder = backend == "torch"
+    ref_logits, ref_recon = offline(model, x, coords, decoder=decoder)
+    session = StreamingSession(model, coords, backend=backend, decoder=decoder)
+    assert session.backend == backend
     logits, recon, idx = stream(session, x, CASES[name])
     for head in ref_logits:
         assert logits[head].shape == ref_logits[head].shape
         np.testing.assert_allclose(logits[head], ref_logits[head], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(recon, ref_recon, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(softmax(logits[head]), softmax(ref_logits[head]), atol=1e-4, rtol=0)
+    if decoder:
+        np.testing.assert_allclose(recon, ref_recon, atol=1e-4, rtol=0)
     np.testing.assert_array_equal(idx, np.arange(150 // CFG.hop) * CFG.hop + CFG.hop - 1)
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_fused_is_the_default_backend():
+    session = StreamingSession(Samba(CFG).eval(), random_montage(4))
+    assert session.backend == DEFAULT_BACKEND == BACKENDS[0] == "fused"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_default_model_64_channels_streams_exactly(backend):
     """The shipped size, 64 channels at 256 Hz, 3 s in random chunks."""
     torch.manual_seed(0)
@@ -92,7 +104,7 @@ def test_onnx_and_torch_backends_agree_with_masked_channel():
     x = (np.random.default_rng(3).normal(size=(10, 96)) * 20).astype(np.float32)
     x[4] = np.nan  # the dead channel
     ref, _ = offline(model, x, coords, mask, decoder=False)
-    for backend in ("torch", "onnx"):
+    for backend in BACKENDS:
         logits, _, _ = stream(StreamingSession(model, coords, mask, backend=backend), x, [5, 40, 51])
         np.testing.assert_allclose(logits["mi"], ref["mi"], atol=1e-4, rtol=0)
         assert np.isfinite(logits["mi"]).all()
@@ -112,6 +124,11 @@ def test_channel_mask_change_mid_stream_keeps_state():
     after = s.push(x[:, 30:]).logits["mi"]
     fresh = StreamingSession(model, coords, mask, backend="torch").push(x[:, 30:]).logits["mi"]
     assert not np.allclose(after, fresh)  # history from before the change still counts
+    for backend in ("onnx", "fused"):
+        other = StreamingSession(model, coords, backend=backend)
+        other.push(x[:, :30])
+        other.set_channel_mask(mask)
+        np.testing.assert_allclose(other.push(x[:, 30:]).logits["mi"], after, atol=1e-4, rtol=0)
 
 
 def test_reset_starts_a_new_stream():
@@ -119,7 +136,7 @@ def test_reset_starts_a_new_stream():
     model = Samba(CFG).eval()
     coords = random_montage(6)
     x = (np.random.default_rng(5).normal(size=(6, 48)) * 20).astype(np.float32)
-    for backend in ("torch", "onnx"):
+    for backend in BACKENDS:
         s = StreamingSession(model, coords, backend=backend)
         first = s.push(x).logits["mi"]
         s.push(x[:, :5])

@@ -1,0 +1,162 @@
+"""The fused decoding step against the torch step (the reference): every head, every state, every size."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.models import random_montage, small_config
+from samba_core import Samba, SambaConfig, StreamingSession
+from samba_core.fused_step import FusedStep, FusedStepRunner, UnsupportedModelError, check_supported, reference_mismatch
+from samba_core.mamba2 import Mamba2Mixer
+from samba_core.onnx_export import EncoderStep
+
+CONFIGS = {
+    "differential": small_config(),
+    "plain-mamba2": small_config(differential=False),
+    "conv-kernel-2": small_config(d_conv=2),
+    "two-blocks-per-stage": small_config(encoder_depths=(2, 1, 2)),
+    "one-stage": small_config(dims=(16,), encoder_depths=(2,), decoder_depths=(), factors=()),
+    "three-heads": small_config(heads=(("mi", ("l", "r", "feet")), ("x", ("a", "b")), ("y", ("c", "d")))),
+}
+
+
+def compare_steps(model: Samba, channels: int, tokens: int, mask: np.ndarray | None = None, seed: int = 0) -> None:
+    """Run the torch step and the fused step side by side; every logit and state within 1e-4."""
+    coords = torch.from_numpy(random_montage(channels, seed))
+    w = model.spatial_weights(coords, None if mask is None else torch.from_numpy(mask)).detach()
+    reference, fused = EncoderStep(model), FusedStep(model)
+    ref_states, states = reference.initial_states(), fused.initial_states()
+    input_weights = fused.input_weights(w.numpy())
+    rng = np.random.default_rng(seed)
+    n = len(fused.head_names)
+    for _ in range(tokens):
+        x = (rng.normal(size=(channels, model.config.hop)) * 20).astype(np.float32)
+        if mask is not None:
+            x[~mask] = 0.0  # the runner cleans NaN before the step; masked rows have zero weight
+        with torch.no_grad():
+            out = reference(torch.from_numpy(x)[None], w, *ref_states)
+        ref_states = list(out[n:])
+        logits, states = fused.step(x, input_weights, states)
+        for name, sl in fused.head_slices.items():
+            np.testing.assert_allclose(logits[sl], out[fused.head_names.index(name)][0].numpy(), atol=1e-4, rtol=0)
+        for got, want in zip(fused.torch_layout(states), ref_states, strict=True):
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got, want.numpy(), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_fused_step_matches_torch_step_for_every_head_and_state(name):
+    torch.manual_seed(0)
+    compare_steps(Samba(CONFIGS[name]).eval(), channels=9, tokens=5)
+
+
+@pytest.mark.parametrize("channels", [4, 64, 256])
+def test_fused_step_matches_for_channel_counts(channels):
+    torch.manual_seed(1)
+    compare_steps(Samba(small_config()).eval(), channels=channels, tokens=3, seed=channels)
+
+
+def test_fused_step_matches_default_config_64_channels():
+    torch.manual_seed(0)
+    compare_steps(Samba(SambaConfig()).eval(), channels=64, tokens=4)
+
+
+def test_fused_step_matches_with_masked_channels():
+    torch.manual_seed(2)
+    mask = np.ones(12, bool)
+    mask[[0, 5, 11]] = False
+    compare_steps(Samba(small_config()).eval(), channels=12, tokens=4, mask=mask)
+
+
+def test_runner_reads_nan_as_zero_and_reset_restarts():
+    torch.manual_seed(0)
+    model = Samba(small_config()).eval()
+    w = model.spatial_weights(torch.from_numpy(random_montage(6))).detach().numpy()
+    runner = FusedStepRunner(model)
+    runner.set_spatial_weights(w)
+    x = (np.random.default_rng(0).normal(size=(6, model.config.hop)) * 20).astype(np.float32)
+    first = runner.step(x)
+    runner.step(x)
+    runner.reset()
+    np.testing.assert_array_equal(runner.step(x)["mi"], first["mi"])
+    dirty = x.copy()
+    dirty[2, 3] = np.nan
+    dirty[4, 0] = np.inf
+    clean = x.copy()
+    clean[2, 3] = clean[4, 0] = 0.0
+    runner.reset()
+    a = runner.step(dirty)
+    runner.reset()
+    np.testing.assert_array_equal(a["mi"], runner.step(clean)["mi"])
+
+
+class OtherMixer(Mamba2Mixer):
+    """Stands in for a mixer variant the fused step has not learnt."""
+
+
+def test_unknown_module_is_refused_and_the_session_falls_back_to_onnx():
+    torch.manual_seed(0)
+    model = Samba(small_config()).eval()
+    model.encoder[1][0].mixer.__class__ = OtherMixer
+    with pytest.raises(UnsupportedModelError, match="OtherMixer.*backend='onnx'"):
+        check_supported(model)
+    with pytest.warns(RuntimeWarning, match="falling back to the ONNX step"):
+        session = StreamingSession(model, random_montage(5), backend="fused")
+    assert session.backend == "onnx"
+    assert session.push(np.zeros((5, 2 * model.config.hop), np.float32)).n_tokens == 2
+
+
+@dataclasses.dataclass(frozen=True)
+class FutureConfig(SambaConfig):
+    """A config with an option the fused step does not know (e.g. a new spatial embedding)."""
+
+    future_option: int = 0
+
+
+def test_unknown_config_option_is_refused_only_when_it_changes_the_model():
+    torch.manual_seed(0)
+    base = small_config().to_dict()
+    base["heads"] = small_config().heads
+    base = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()}
+    check_supported(Samba(FutureConfig(**base)))  # default value: nothing changes
+    with pytest.raises(UnsupportedModelError, match="future_option=32"):
+        check_supported(Samba(FutureConfig(**base, future_option=32)))
+
+
+@pytest.mark.parametrize("option", [{"spatial": "virtual-sites"}, {"differential_form": "paper"},
+                                    {"differential_stages": ("bottleneck",)}])
+def test_paper_options_fall_back_to_the_onnx_step(option):
+    torch.manual_seed(0)
+    model = Samba(small_config(**option)).eval()
+    with pytest.raises(UnsupportedModelError):
+        check_supported(model)
+    with pytest.warns(RuntimeWarning):
+        assert StreamingSession(model, random_montage(6), backend="fused").backend == "onnx"
+
+
+def test_start_up_check_catches_a_wrong_fused_step(monkeypatch):
+    torch.manual_seed(0)
+    model = Samba(small_config()).eval()
+    w = model.spatial_weights(torch.from_numpy(random_montage(5))).detach().numpy()
+    runner = FusedStepRunner(model)
+    assert reference_mismatch(model, runner, w) <= 1e-4
+    runner.fused.head_b = runner.fused.head_b + 0.5
+    assert reference_mismatch(model, runner, w) >= 0.5
+    monkeypatch.setattr("samba_core.streaming.reference_mismatch", lambda *a: 0.5)
+    with pytest.warns(RuntimeWarning, match="differs from the torch step"):
+        assert StreamingSession(model, random_montage(5), backend="fused").backend == "onnx"
+
+
+def test_fused_softplus_and_silu_match_torch_over_the_float32_range():
+    from samba_core.fused_step import _silu, _softplus
+
+    v = np.concatenate([np.linspace(-120, 120, 2001), [-1e30, 1e30, 0.0]]).astype(np.float32)
+    t = torch.from_numpy(v)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no warnings in the live loop
+        softplus, silu = _softplus(v), _silu(v)
+    np.testing.assert_allclose(softplus, torch.nn.functional.softplus(t).numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(silu, torch.nn.functional.silu(t).numpy(), rtol=1e-5, atol=1e-6)
