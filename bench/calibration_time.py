@@ -36,35 +36,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
-from calibration.eegbci import calibration_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
-from calibration.recording import read_recording  # noqa: E402
+from samba_core.recordings import eegmmidb_files, read_recording, reserved_subjects, training_subjects  # noqa: E402
+from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from samba_core import CheckpointMetadata, Samba, SambaConfig, load_checkpoint, save_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
 DEFAULT_BASE = REPO / "checkpoints" / "samba-base.samba"
 
 
-def cropped(recording, seconds: float):
-    """The first ``seconds`` of a recording, with the markers that fall inside."""
-    n = int(seconds * recording.sample_rate)
-    recording.data = recording.data[:, :n]
-    recording.markers = [m for m in recording.markers if m.onset < seconds]
-    return recording
-
-
 def full_calibration(subject: int, args, base_path: Path) -> dict:
     """The whole ``samba-calibrate`` run with default settings (5-fold CV of SAMBA and both baselines,
     final fit, checkpoint and report) on the same 5 minutes, written as cropped FIF files."""
-    import mne
-
     from calibration.calibrate import calibrate
 
     folder = Path(tempfile.mkdtemp())
     files = []
-    for f in subject_files(subject, args.data_root):
-        raw = mne.io.read_raw_edf(f, preload=True, verbose="error").crop(0, args.seconds_per_run, include_tmax=False)
+    for f in eegmmidb_files(args.data_root, subject):
+        raw = read_recording(f).crop(args.seconds_per_run).to_raw()
         files.append(folder / f"{f.stem}_raw.fif")  # keeps the run number for the EEGMMIDB protocol
         raw.save(files[-1], verbose="error")
     config = replace(CalibrationConfig(), mains=60.0, min_trials_per_class=5)
@@ -88,7 +78,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    subject = calibration_subjects(args.data_root)[0]
+    subject = training_subjects(args.data_root, "eegmmidb", runs=IMAGERY_RUNS)[0].subject
     base_path, note = args.base, "pretrained base"
     if not base_path.is_file():
         base_path = Path(tempfile.mkdtemp()) / "random-base.samba"
@@ -107,7 +97,7 @@ def main() -> None:
     }
     for mode in args.modes:
         t0 = time.perf_counter()
-        recordings = [cropped(read_recording(f), args.seconds_per_run) for f in subject_files(subject, args.data_root)]
+        recordings = [read_recording(f).crop(args.seconds_per_run) for f in eegmmidb_files(args.data_root, subject)]
         epochs = build_epochs(recordings, PROTOCOLS["eegmmidb-imagery"], pre, min_trials_per_class=5)
         prepare = time.perf_counter() - t0
         config = replace(CalibrationConfig(), train=mode, max_epochs=args.max_epochs)

@@ -6,13 +6,13 @@
 - :func:`reserved_subjects` -> what a data README reserves for evaluation.
 """
 
-from .datasets import DatasetFile, SubjectRecordings, discover
+from .datasets import DatasetFile, SubjectRecordings, discover, eegmmidb_files, training_subjects
 from .read import SUPPORTED_SUFFIXES, read_recording
 from .recording import Marker, Recording, RecordingError, file_sha256
-from .reserved import ReservedSubjects, parse_reserved, reserved_subjects, subject_number
+from .reserved import ReservedSubjectError, ReservedSubjects, parse_reserved, reserved_subjects, subject_number
 
 __all__ = [
-    "SUPPORTED_SUFFIXES", "DatasetFile", "Marker", "Recording", "RecordingError", "ReservedSubjects",
-    "SubjectRecordings", "discover", "file_sha256", "parse_reserved", "read_recording", "reserved_subjects",
+    "SUPPORTED_SUFFIXES", "DatasetFile", "Marker", "Recording", "RecordingError", "ReservedSubjectError",
+    "ReservedSubjects", "SubjectRecordings", "discover", "eegmmidb_files", "file_sha256", "training_subjects", "parse_reserved", "read_recording", "reserved_subjects",
     "subject_number",
 ]

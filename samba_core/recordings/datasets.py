@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .reserved import ReservedSubjects, reserved_subjects
+from .reserved import ReservedSubjects, reserved_subjects, subject_number
 
 #: Folder of the EEGMMIDB subject folders under a data root (``mne.datasets.eegbci``'s layout).
 EEGMMIDB_DIR = Path("MNE-eegbci-data", "files", "eegmmidb", "1.0.0")
@@ -169,3 +169,62 @@ def discover(data_root: str | Path, datasets: tuple[str, ...] | None = None,
             out.append(SubjectRecordings(key, subject, tuple(sorted(files, key=lambda f: (f.run or 0, f.path.name))),
                                          reserved.covers(subject, key)))
     return out
+
+
+def training_subjects(data_root: str | Path, dataset: str, *, requested=None,
+                      runs: tuple[int, ...] | None = None) -> list[SubjectRecordings]:
+    """Subjects of ``dataset`` one may train, tune or select on.
+
+    Parameters
+    ----------
+    requested : list of int or str, optional
+        Subjects asked for by number (``7``, ``"S007"``); their files may be missing (to be
+        downloaded). Default: every subject present with all of ``runs``.
+    runs : tuple of int, optional
+        Runs (EEGMMIDB) or file numbers (EEGMAT) a subject must have when not requested.
+
+    Raises
+    ------
+    ReservedSubjectError
+        A requested subject is reserved for evaluation by the data README.
+    """
+    reserved = reserved_subjects(data_root)
+    found = {s.subject: s for s in discover(data_root, (dataset,), reserved)}
+    if requested:
+        numbers = [subject_number(r) for r in requested]
+        reserved.refuse(numbers, dataset)
+        return [found.get(n, SubjectRecordings(dataset, n, ())) for n in numbers]
+    return [s for s in found.values() if not s.reserved and (runs is None or s.has_runs(runs))]
+
+
+def eegmmidb_files(data_root: str | Path, subject: int, runs: tuple[int, ...] = IMAGERY_RUNS, *,
+                   download: bool = False) -> list[Path]:
+    """Paths of EEGMMIDB ``subject``'s ``runs`` under ``data_root``, in run order.
+
+    Missing files are fetched from PhysioNet with ``mne.datasets.eegbci.load_data`` into the
+    same layout when ``download`` is True (needs internet).
+
+    Raises
+    ------
+    FileNotFoundError
+        Files missing and ``download`` is False, or the download failed.
+    """
+    paths = [eegmmidb_path(data_root, subject, r) for r in runs]
+    missing = [r for r, p in zip(runs, paths, strict=True) if not p.is_file()]
+    if not missing:
+        return paths
+    where = Path(data_root) / EEGMMIDB_DIR
+    if not download:
+        raise FileNotFoundError(
+            f"EEGMMIDB subject {subject} runs {missing} are not under {where}; allow downloading them or copy them there"
+        )
+    from mne.datasets import eegbci
+
+    try:
+        eegbci.load_data(subject, list(missing), path=str(data_root), update_path=False)
+    except Exception as exc:  # noqa: BLE001 - no network, server down, ...
+        raise FileNotFoundError(
+            f"EEGMMIDB subject {subject} runs {missing} are not under {where} and could not be downloaded ({exc}); "
+            "put the files there or leave the subject out"
+        ) from exc
+    return paths

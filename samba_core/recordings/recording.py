@@ -8,7 +8,7 @@ pretraining corpus preprocesses it; none of them reads a file itself (see
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +111,24 @@ class Recording:
     def eeg_rows(self) -> np.ndarray:
         """Row indices of the EEG channels."""
         return np.flatnonzero(np.asarray(self.types) == "eeg")
+
+    def crop(self, seconds: float) -> Recording:
+        """The first ``seconds`` of the recording (segments and markers that fall inside)."""
+        n = min(self.n_samples, int(round(seconds * self.sample_rate)))
+        return replace(
+            self, data=self.data[:, :n], markers=[m for m in self.markers if m.sample < n],
+            segments=[(a, min(b, n)) for a, b in self.segments if a < n],
+        )
+
+    def channel_metadata(self) -> list[dict]:
+        """One mapping per channel (``label``, ``type``, ``location`` in metres or None, ``location_unit``),
+        the ``stream_channels`` form of :func:`montages.resolve_montage`, so that file positions are used."""
+        out = []
+        for i, (label, kind) in enumerate(zip(self.labels, self.types, strict=True)):
+            pos = None if self.positions is None or not np.isfinite(self.positions[i]).all() else self.positions[i]
+            out.append({"label": label, "type": kind, "location": None if pos is None else tuple(map(float, pos)),
+                        "location_unit": "m"})
+        return out
 
     def to_raw(self):
         """The recording as an ``mne.io.RawArray`` (volts), markers as annotations.

@@ -40,6 +40,10 @@ _ITEM = re.compile(r"(?:S|sub-)?(\d{1,4})(?:\s*(?:-|–|—|to|through)\s*(?:S|s
 _MAX_RANGE = 1000
 
 
+class ReservedSubjectError(ValueError):
+    """Someone asked to train, tune or select on a subject reserved for evaluation."""
+
+
 @dataclass(frozen=True)
 class ReservedSubjects:
     """Subjects reserved for evaluation.
@@ -70,6 +74,15 @@ class ReservedSubjects:
 
     def __bool__(self) -> bool:
         return bool(self.of())
+
+    def refuse(self, subjects, dataset: str | None = None) -> None:
+        """Raise :class:`ReservedSubjectError` if any of ``subjects`` is reserved in ``dataset``."""
+        bad = sorted({subject_number(s) for s in subjects} & self.of(dataset))
+        if bad:
+            raise ReservedSubjectError(
+                f"subject(s) {bad}{f' of {dataset}' if dataset else ''} are reserved for evaluation by {self.source}: "
+                "never train, tune or select on them; leave them out (take the subjects the data folder offers)"
+            )
 
 
 def subject_number(subject: int | str) -> int:

@@ -112,7 +112,7 @@ def _wrong_task(tmp_path):
     (_few_trials, r"too few trials per class.*'left': 6.*at least 10 per class"),
     (_odd_labels, "Xyz9"),
     (_three_channels, "needs at least 4"),
-    (_corrupt, "corrupt, truncated"),
+    (_corrupt, "corrupt or truncated"),
     (_wrong_task, r"no 'mi' calibration events.*block/attentive"),
 ])
 def test_bad_sessions_fail_with_a_clear_message(tmp_path, base_checkpoint, capsys, make_session, message):
