@@ -22,9 +22,9 @@ _UNKNOWN_UNITS = {"", "auto", "unknown", "n/a", "na", "none"}
 # ~1..1000. The boundary is the geometric middle of the typical values (5e-6 V, 5 µV).
 _VOLT_SCALE_LIMIT = 5e-3
 # A declared unit is believed while the robust amplitude it implies lies in this band (µV):
-# scalp EEG sits around 2-50 µV, saturated or noisy channels reach thousands; 1 nV or 0.1 V
-# of typical amplitude is no EEG at all: the unit is wrong by orders of magnitude.
-PLAUSIBLE_UV = (1e-3, 1e5)
+# scalp EEG sits around 2-50 µV, saturated or noisy channels reach thousands; 0.05 µV (below
+# amplifier noise) or 0.1 V of typical amplitude is no EEG at all: the unit is wrong by orders of magnitude.
+PLAUSIBLE_UV = (0.05, 1e5)
 _TYPICAL_UV = 10.0
 
 

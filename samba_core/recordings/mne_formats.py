@@ -41,7 +41,7 @@ def _is_decoding_error(exc: BaseException) -> bool:
 
 
 def read_raw(path: Path, suffix: str, encoding: str | None = None):
-    """The MNE Raw of ``path`` (preloaded), with the latin-1 retry for EDF+/BDF+ annotation text."""
+    """(the MNE Raw of ``path``, preloaded; the encoding that read it), with the latin-1 retry for EDF+/BDF+."""
     import mne
 
     def read(enc: str | None):
@@ -51,11 +51,11 @@ def read_raw(path: Path, suffix: str, encoding: str | None = None):
             return mne.io.read_raw(path, preload=True, verbose="error", **kw)
 
     try:
-        return read(encoding)
+        return read(encoding), encoding
     except Exception as exc:
         if encoding is not None or not MNE_SUFFIXES[suffix] or not _is_decoding_error(exc):
             raise
-    return read("latin1")
+    return read("latin1"), "latin1"
 
 
 def _declared_unit(raw, eeg: list[int]) -> str | None:
@@ -81,7 +81,9 @@ def _stim_events(raw, suffix: str) -> list[tuple[int, float, str]]:
 
 def read_mne(path: Path, suffix: str, encoding: str | None = None) -> Samples:
     """Read an EDF/BDF/GDF/FIF file into :class:`Samples` (voltage channels in the declared unit)."""
-    raw = read_raw(path, suffix, encoding)
+    import mne
+
+    raw, encoding = read_raw(path, suffix, encoding)
     n, rate = raw.n_times, float(raw.info["sfreq"])
     types = list(raw.get_channel_types())
     eeg = [i for i, t in enumerate(types) if t == "eeg"]
@@ -96,14 +98,17 @@ def read_mne(path: Path, suffix: str, encoding: str | None = None) -> Samples:
         per_record = n // onsets.size
         times = (onsets[:, None] + np.arange(per_record)[None, :] / rate).ravel()[:n]
     ann = raw.annotations
+    if onsets is not None:  # the Raw keeps only annotations inside its glued records; the file has them all
+        ann = mne.read_annotations(path, encoding=encoding or "utf8")
     offset = raw.first_time if ann.orig_time is not None else 0.0
     keep = [i for i, d in enumerate(ann.description) if d not in BOUNDARY]
     samples = nearest_sample(times, ann.onset[keep] - offset) if keep else []
     events = [(int(s), float(ann.duration[i]), str(ann.description[i])) for s, i in zip(samples, keep, strict=True)]
-    for i in np.flatnonzero(ann.description == BOUNDARY[1]):
-        start = int(nearest_sample(times, [ann.onset[i] - offset])[0])
+    edges = np.flatnonzero(ann.description == BOUNDARY[1])
+    if edges.size:
         times = times.copy()
-        times[start:] += _BOUNDARY_JUMP_S
+        for start in nearest_sample(times, ann.onset[edges] - offset):
+            times[start:] += _BOUNDARY_JUMP_S
     loc = np.array([ch["loc"][:3] for ch in raw.info["chs"]], dtype=np.float64)
     placed = np.isfinite(loc).all(axis=1) & (np.abs(loc).sum(axis=1) > 0)
     positions = np.where(placed[:, None], loc, np.nan) if placed.any() else None
