@@ -1,7 +1,7 @@
 """The subjects a data folder's README reserves for evaluation: never train, tune or select on them.
 
 The README's section headed "Reserved for evaluation" (any heading level, up to the next
-heading) is read clause by clause (clauses end at ``.``, ``;`` or a line break). A
+heading) is read clause by clause (clauses end at ``. ``, ``;`` or a line break). A
 clause reserves:
 
 - every ``S``-prefixed number (``S009``, ``S9``) and BIDS ``sub-09``;
@@ -29,7 +29,7 @@ DATASET_NAMES = {
 }
 _HEADING = re.compile(r"^#+\s*reserved for evaluation\b.*$", re.IGNORECASE | re.MULTILINE)
 _NEXT_HEADING = re.compile(r"^#+\s", re.MULTILINE)
-_CLAUSE_END = re.compile(r"(?<!\d)\.(?!\d)|;|\n")
+_CLAUSE_END = re.compile(r"\.(?=\s|$)|;|\n")
 _PREFIXED = re.compile(r"\b(?:S|sub-)(\d{1,4})(?:\s*(?:-|–|—|to|through)\s*(?:S|sub-)(\d{1,4}))?\b")
 _LIST = re.compile(
     r"\b(?:subjects?|participants?)\s*(?:ids?|numbers?|nos?\.?)?\s*:?\s*"
