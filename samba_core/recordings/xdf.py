@@ -5,8 +5,8 @@ more than one sample, the EEG streams (stream type ``EEG``, or a majority of cha
 ``EEG``) compete; the widest wins, then the longest. A one-sample stub is never chosen.
 ``stream=`` (a stream name, or its XDF stream id) overrides the rule.
 
-**Markers**: every other stream with an irregular rate (or string samples) is a marker
-stream; string markers keep their text, numeric markers become their number (``"3"``,
+**Markers**: every stream of strings, and every irregular-rate stream with one channel or
+of type ``Markers``/``Events``, is a marker stream; string markers keep their text, numeric markers become their number (``"3"``,
 ``"2.5"``). Timestamps are pyxdf's (clock-synchronised, dejittered), so the segment rule
 sees a recording gap as a jump in the EEG stream's timestamps.
 
@@ -53,7 +53,11 @@ def _is_string(s: dict) -> bool:
 
 
 def _is_markers(s: dict) -> bool:
-    return _is_string(s) or _rate(s) == 0
+    """String samples, or an irregular rate with one channel or a marker/event stream type."""
+    if _is_string(s):
+        return True
+    kind = str(_first(s["info"], "type", "")).lower()
+    return _rate(s) == 0 and (int(_first(s["info"], "channel_count", 0) or 0) == 1 or kind in ("markers", "events"))
 
 
 def channels(s: dict) -> list[dict]:
@@ -95,7 +99,7 @@ def choose_stream(streams: list[dict], path: Path, stream: str | int | None = No
     """
     listing = ", ".join(f"{_name(s)!r} (id {s['info'].get('stream_id')}, type {_first(s['info'], 'type', '')!r}, "
                         f"{len(s['time_stamps'])} samples)" for s in streams) or "none"
-    candidates = [s for s in streams if not _is_markers(s)]
+    candidates = [s for s in streams if not _is_markers(s) and _rate(s) > 0]
     if stream is not None:
         named = [s for s in candidates if _name(s) == str(stream) or str(s["info"].get("stream_id")) == str(stream)]
         if not named:

@@ -23,6 +23,7 @@ from samba_core.pretraining.batches import CropConfig, CropSampler
 from samba_core.pretraining.cli import main
 from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus
 from samba_core.recordings import reserved_subjects
+from samba_core.recordings.datasets import EEGMMIDB_DIR
 
 TINY_MODEL = {
     "spatial_channels": 8, "spatial_hidden": 16, "fourier_features": 4, "dims": [16, 24, 32],
@@ -102,7 +103,7 @@ def test_prepare_places_mixed_montages_and_rejects_saturated_data(corpus_dir: Pa
 
 
 def test_reserved_subjects_are_never_used(tmp_path: Path) -> None:
-    base = tmp_path / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0"
+    base = tmp_path / EEGMMIDB_DIR
     for subject in ("S001", "S002"):
         (base / subject).mkdir(parents=True)
         (base / subject / f"{subject}R04.edf").write_bytes(b"")

@@ -140,3 +140,16 @@ def test_a_file_without_eeg_names_its_streams(tmp_path):
         XdfStream("mic", "Audio", ["L", "R"], RATE, T0 + np.arange(n) / RATE, np.zeros((n, 2)))])
     with pytest.raises(RecordingError, match=r"no EEG stream.*'mic'.*stream=NAME"):
         read_recording(path)
+
+
+def test_marker_streams_are_strings_or_one_channel_irregular_streams(tmp_path):
+    n = int(4 * RATE)
+    times = T0 + np.arange(n) / RATE
+    path = write_streams(tmp_path / "mixed.xdf", [
+        XdfStream("amp", "EEG", LABELS[:4], RATE, times, np.random.default_rng(4).normal(0, 10, (n, 4))),
+        XdfStream("gaze", "Gaze", ["x", "y"], 0, T0 + np.array([0.5, 1.5]), np.ones((2, 2)), unit=None),
+        XdfStream("levels", "Markers", ["level"], 0, T0 + np.array([1.0, 2.0]), np.array([[2.5], [-1.0]]),
+                  fmt="double64", unit=None),
+    ])
+    rec = read_recording(path)
+    assert [(m.sample, m.description) for m in rec.markers] == [(250, "2.5"), (500, "-1")]
