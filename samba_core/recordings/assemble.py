@@ -17,7 +17,7 @@ import numpy as np
 
 from ..units import UNIT_TO_MICROVOLTS, parse_unit, reconcile_unit
 from .recording import VOLTAGE_TYPES, Marker, Recording, RecordingError, file_sha256
-from .timeline import find_segments, nearest_sample
+from .timeline import find_segments, nearest_sample, split_segments
 
 
 @dataclass
@@ -42,6 +42,8 @@ class Samples:
         Events already on a sample (stim channels, a marker column).
     jitter_s : float
         Known timestamp jitter of ``times`` (segment rule).
+    breaks : list of int
+        Samples that start a segment whatever the times say (MNE's ``EDGE boundary``).
     positions : (channels, 3) float or None
         Metres; NaN rows where unknown.
     stream : str or None
@@ -57,6 +59,7 @@ class Samples:
     timed_events: list[tuple[float, float, str]] = field(default_factory=list)
     sample_events: list[tuple[int, float, str]] = field(default_factory=list)
     jitter_s: float = 0.0
+    breaks: list[int] = field(default_factory=list)
     positions: np.ndarray | None = None
     stream: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -124,7 +127,7 @@ def assemble(path: Path, found: Samples, *, unit: str | None = None, min_seconds
     data = np.array(found.data, dtype=np.float64)
     data[voltage] *= UNIT_TO_MICROVOLTS[source_unit]
     times = found.times if found.times is not None else np.arange(n) / found.rate
-    segments = find_segments(times, found.rate, found.jitter_s)
+    segments = split_segments(find_segments(times, found.rate, found.jitter_s), found.breaks)
     markers = [Marker.at(s, found.rate, d, dur) for s, dur, d in found.sample_events if 0 <= s < n]
     if found.timed_events:
         onsets = np.array([e[0] for e in found.timed_events])

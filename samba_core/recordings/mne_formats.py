@@ -28,8 +28,6 @@ from .timeline import nearest_sample
 MNE_SUFFIXES = {".edf": True, ".bdf": True, ".gdf": False, ".fif": False, ".fif.gz": False}
 #: BioSemi keeps trigger codes in the low 16 bits of ``Status``; the high byte is amplifier state (CMS, battery).
 _BDF_TRIGGER_MASK = 0xFFFF
-#: Offset added to sample times after an MNE boundary so that the segment rule sees a break.
-_BOUNDARY_JUMP_S = 1e6
 
 
 def _is_decoding_error(exc: BaseException) -> bool:
@@ -101,18 +99,15 @@ def read_mne(path: Path, suffix: str, encoding: str | None = None) -> Samples:
     if onsets is not None:  # the Raw keeps only annotations inside its glued records; the file has them all
         ann = mne.read_annotations(path, encoding=encoding or "utf8")
     offset = raw.first_time if ann.orig_time is not None else 0.0
-    keep = [i for i, d in enumerate(ann.description) if d not in BOUNDARY]
-    samples = nearest_sample(times, ann.onset[keep] - offset) if keep else []
-    events = [(int(s), float(ann.duration[i]), str(ann.description[i])) for s, i in zip(samples, keep, strict=True)]
-    edges = np.flatnonzero(ann.description == BOUNDARY[1])
-    if edges.size:
-        times = times.copy()
-        for start in nearest_sample(times, ann.onset[edges] - offset):
-            times[start:] += _BOUNDARY_JUMP_S
+    onset = ann.onset - offset
+    boundary = np.isin(ann.description, BOUNDARY)
+    events = [(float(onset[i]), float(ann.duration[i]), str(ann.description[i])) for i in np.flatnonzero(~boundary)]
+    edges = onset[ann.description == BOUNDARY[1]]
+    breaks = nearest_sample(times, edges).tolist() if edges.size else []
     loc = np.array([ch["loc"][:3] for ch in raw.info["chs"]], dtype=np.float64)
     placed = np.isfinite(loc).all(axis=1) & (np.abs(loc).sum(axis=1) > 0)
     positions = np.where(placed[:, None], loc, np.nan) if placed.any() else None
     return Samples(
         data=data, rate=rate, labels=list(raw.ch_names), types=types, declared_unit=declared, times=times,
-        sample_events=events + _stim_events(raw, suffix), positions=positions,
+        timed_events=events, sample_events=_stim_events(raw, suffix), breaks=breaks, positions=positions,
     )

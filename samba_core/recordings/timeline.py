@@ -67,6 +67,14 @@ def find_segments(times: np.ndarray, rate: float, jitter_s: float = 0.0) -> list
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def split_segments(segments: list[tuple[int, int]], breaks: list[int]) -> list[tuple[int, int]]:
+    """``segments`` with a new segment starting at every sample of ``breaks`` (ignored at a segment start)."""
+    edges = sorted({a for a, _ in segments} | {b for _, b in segments} | {int(k) for k in breaks})
+    stop = segments[-1][1] if segments else 0
+    edges = [e for e in edges if 0 <= e <= stop]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
 def segment_of(segments: list[tuple[int, int]], start: int, stop: int) -> int | None:
     """Index of the segment that holds samples ``[start, stop)`` entirely, or None."""
     for k, (a, b) in enumerate(segments):
