@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from calibration.cli import main
-from calibration.recording import file_sha256
 from calibration.report import CalibrationReport
 from calibration_sessions import LABELS_10_20, synthetic_mi, write_fif
 from samba_core import load_checkpoint
+from samba_core.recordings import file_sha256
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
