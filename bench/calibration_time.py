@@ -38,7 +38,7 @@ from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
-from samba_core.recordings import eegmmidb_files, read_recording, reserved_subjects, training_subjects  # noqa: E402
+from samba_core.recordings import eegmmidb_files, read_recording, training_subjects  # noqa: E402
 from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from samba_core import CheckpointMetadata, Samba, SambaConfig, load_checkpoint, save_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
