@@ -1,4 +1,4 @@
-"""EDF, BDF, GDF and FIF through MNE: annotations, stim-channel events, EDF+D records.
+"""EDF, BDF, GDF, FIF (and BrainVision, EEGLAB, Neuroscan) through MNE: annotations, stim events, EDF+D.
 
 - **Encoding**: EDF+/BDF+ annotation text is read as UTF-8; when that fails (MNE 1.13
   raises a plain ``Exception`` chained to a ``UnicodeDecodeError``) it is read once more
@@ -25,7 +25,8 @@ from .recording import BOUNDARY, VOLTAGE_TYPES
 from .timeline import nearest_sample
 
 #: Files MNE reads for us; the value says whether the reader takes an ``encoding``.
-MNE_SUFFIXES = {".edf": True, ".bdf": True, ".gdf": False, ".fif": False, ".fif.gz": False}
+MNE_SUFFIXES = {".edf": True, ".bdf": True, ".gdf": False, ".fif": False, ".fif.gz": False,
+                ".vhdr": False, ".set": False, ".cnt": False}
 #: BioSemi keeps trigger codes in the low 16 bits of ``Status``; the high byte is amplifier state (CMS, battery).
 _BDF_TRIGGER_MASK = 0xFFFF
 

@@ -26,7 +26,7 @@ def read_recording(
     path: str | os.PathLike, *, stream: str | int | None = None, unit: str | None = None,
     encoding: str | None = None, min_seconds: float = MIN_SECONDS,
 ) -> Recording:
-    """Read EDF, BDF, GDF, FIF, XDF or an eeg-notebooks Muse CSV.
+    """Read EDF, BDF, GDF, FIF, XDF, an eeg-notebooks Muse CSV (or BrainVision, EEGLAB, Neuroscan through MNE).
 
     Parameters
     ----------

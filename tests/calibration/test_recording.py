@@ -72,7 +72,7 @@ def test_missing_and_unsupported_files(tmp_path):
     other.write_text("1,2,3\n")
     with pytest.raises(RecordingError, match="not in the eeg-notebooks Muse layout"):
         read_recording(other)
-    other = tmp_path / "session.vhdr"
-    other.write_text("Brain Vision")
+    other = tmp_path / "session.txt"
+    other.write_text("1 2 3")
     with pytest.raises(RecordingError, match="unsupported file type"):
         read_recording(other)
