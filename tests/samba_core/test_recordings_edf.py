@@ -175,3 +175,16 @@ def test_xdf_declaring_microvolts_carrying_volts_is_read_as_volts(tmp_path):
     with pytest.warns(RuntimeWarning, match="declare uV but their amplitude"):
         rec = read_recording(path)
     np.testing.assert_allclose(rec.data, eeg.T * 1e6, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("declared", "scale", "unit", "noted"), [
+    (None, 1e-6, "V", False), (None, 1.0, "uV", False), (None, 0.0, "uV", True),
+    ("microvolts", 1e-6, "V", True), ("µV", 1.0, "uV", False), ("V", 1e-6, "V", False), ("V", 1.0, "uV", True),
+    ("mV", 1e-3, "mV", False), ("uV", 1e-3, "mV", True), ("nV", 1e3, "nV", False), ("uV", 1e3, "uV", False),  # the last: saturated, still believed
+])
+def test_the_unit_rule(declared, scale, unit, noted):
+    from samba_core.units import reconcile_unit
+
+    x = np.random.default_rng(0).normal(0, 20, (4, 512)) * scale  # 20 µV EEG in the unit given by ``scale``
+    got, note = reconcile_unit(x, declared)
+    assert got == unit and (note is not None) == noted
