@@ -55,7 +55,9 @@ from typing import Any
 import numpy as np
 
 from ..preprocessing import PreprocessConfig, preprocess_offline
-from ..recordings import RecordingError, ReservedSubjectError, read_recording, subject_number, training_subjects
+from ..recordings import (
+    RecordingError, ReservedSubjectError, discover, read_recording, subject_number, training_subjects,
+)
 from ..recordings.datasets import DATASETS, eegmmidb_files
 
 CORPUS_FORMAT = "samba-pretrain-corpus"
@@ -177,8 +179,6 @@ def dataset_sources(entry: dict[str, Any], base: Path, exclude: set[str],
     skipped = [s.name for s in chosen if s.name in exclude or s.key in exclude]
     chosen = [s for s in chosen if s.name not in skipped]
     if requested is None:
-        from ..recordings import discover  # noqa: PLC0415 - only to name what was skipped
-
         skipped += [s.name for s in discover(folder, (dataset,)) if s.reserved]
         if not chosen:
             raise CorpusError(f"no usable {dataset} subject under {folder} (skipped: {skipped}); check the path")
