@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from json_result import emit  # noqa: E402
-from step_latency import montage, summarise, time_calls  # noqa: E402
+from interleaved import montage, summarise  # noqa: E402
 
 from samba_core import Samba, SambaConfig  # noqa: E402
 from samba_core.masking import MaskingConfig  # noqa: E402
@@ -99,7 +99,14 @@ def onnx_step_latency(config: SambaConfig, channels: int = 64, steps: int = 300)
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
         runner = OnnxStepRunner(export_step_onnx(model, Path(tmp) / "step.onnx", n_channels=channels))
         w = model.spatial_weights(torch.from_numpy(coords)).numpy()
-        return summarise(time_calls(lambda x: runner.step(x, w), chunks))
+        for x in chunks[:5]:  # warm-up: onnxruntime allocates on the first calls
+            runner.step(x, w)
+        ms = []
+        for x in chunks:
+            start = time.perf_counter()
+            runner.step(x, w)
+            ms.append((time.perf_counter() - start) * 1e3)
+        return summarise(ms)
 
 
 def last_json_line(text: str) -> dict:
@@ -170,31 +177,30 @@ def pretraining_losses(folder: Path) -> dict[str, list[float]]:
 
 def smoke_corpus(args: argparse.Namespace, work: Path) -> Path:
     """A prepared corpus for the smoke run: --corpus, else --spec, else a few discovered EEGMMIDB subjects."""
-    from samba_core.pretraining.corpus import EEGBCI_SUBDIR, prepare_corpus, reserved_subjects
+    from samba_core.pretraining.corpus import prepare_corpus
+    from samba_core.recordings.datasets import IMAGERY_RUNS, training_subjects
 
     if args.corpus:
         return args.corpus
     spec = args.spec
     if spec is None:
         data = args.data.resolve()
-        reserved = reserved_subjects(data)
-        found = sorted(p.name for p in (data / EEGBCI_SUBDIR).glob("S[0-9][0-9][0-9]") if p.is_dir())
-        subjects = [s for s in found if s not in reserved][: args.smoke_subjects]
+        subjects = training_subjects(data, "eegmmidb", runs=IMAGERY_RUNS[:2])[: args.smoke_subjects]
         if not subjects:
-            raise SystemExit(f"no EEGMMIDB subject under {data / EEGBCI_SUBDIR}: pass --corpus or --spec")
-        present = [{int(f.stem[-2:]) for f in (data / EEGBCI_SUBDIR / s).glob(f"{s}R[0-9][0-9].edf")} for s in subjects]
-        runs = sorted(set.intersection(*present))[:2]  # runs on disk for every chosen subject
+            raise SystemExit(f"no EEGMMIDB subject with runs {IMAGERY_RUNS[:2]} under {data}: pass --corpus or --spec")
         spec = work / "smoke.corpus.json"
-        spec.write_text(json.dumps({"eegbci": {"subjects": subjects, "runs": runs, "path": str(data)}}))
+        spec.write_text(json.dumps({"datasets": [{"dataset": "eegmmidb", "path": str(data),
+                                                  "subjects": [s.subject for s in subjects],
+                                                  "runs": list(IMAGERY_RUNS[:2])}]}))
     prepare_corpus(spec, work / "corpus")
     return work / "corpus"
 
 
 def smoke_pretrain(config: SambaConfig, masking: MaskingConfig, corpus_dir: Path, out: Path, steps: int,
                    seed: int) -> dict[str, list[float]]:
-    from samba_core.pretraining.batches import CropConfig
+    from samba_core.pretraining.config import CropConfig, PretrainConfig
     from samba_core.pretraining.corpus import load_corpus
-    from samba_core.pretraining.trainer import PretrainConfig, pretrain
+    from samba_core.pretraining.trainer import pretrain
 
     crops = CropConfig(context_s=8.0, batch_size=4, masking=masking)
     train = PretrainConfig(steps=steps, lr=3e-3, warmup_steps=max(1, steps // 10), precision="fp32", seed=seed,

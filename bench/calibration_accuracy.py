@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from json_result import emit  # noqa: E402
 from calibration.baselines import baseline_estimators  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
-from calibration.eegbci import calibration_subjects, reserved_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
-from calibration.recording import read_recording  # noqa: E402
+from samba_core.recordings import eegmmidb_files, read_recording, reserved_subjects, training_subjects  # noqa: E402
+from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from calibration.validation import cross_validate, make_folds  # noqa: E402
 from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
 from samba_core import SambaConfig, load_checkpoint  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    subjects = calibration_subjects(args.data_root, args.subjects)
+    subjects = [s.subject for s in training_subjects(args.data_root, "eegmmidb", requested=args.subjects, runs=IMAGERY_RUNS)]
     base = load_checkpoint(args.base) if args.base.is_file() else None
     pre = PreprocessConfig()
     if base is not None and base.metadata.preprocessing:
@@ -87,13 +87,13 @@ def main() -> None:
         "metric": f"{args.folds}-fold cross-validated balanced accuracy (stratified, same folds for every method)",
         "train": args.train, "primary_train": args.train[0], "max_epochs": args.max_epochs, "seed": args.seed, "threads": args.threads,
         "base_checkpoint": str(args.base) if base is not None else None,
-        "reserved_subjects": reserved_subjects(args.data_root), "subjects": {}, "notes": [],
+        "reserved_subjects": sorted(reserved_subjects(args.data_root).of("eegmmidb")), "subjects": {}, "notes": [],
     }
     if base is None:
         result["notes"].append(f"{args.base} does not exist: samba_pretrained was not run (only random init)")
     for subject in subjects:
         t0 = time.perf_counter()
-        recordings = [read_recording(f) for f in subject_files(subject, args.data_root)]
+        recordings = [read_recording(f) for f in eegmmidb_files(args.data_root, subject)]
         epochs = build_epochs(recordings, PROTOCOLS["eegmmidb-imagery"], pre)
         folds = make_folds(epochs.y, epochs.groups, args.folds, args.seed)
         estimators = {}

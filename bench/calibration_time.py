@@ -37,36 +37,26 @@ sys.path.insert(0, str(REPO / "tests"))  # the shared test helpers
 
 from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
-from calibration.eegbci import calibration_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
-from calibration.recording import read_recording  # noqa: E402
 from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
 from helpers.models import shipped_or_random_checkpoint  # noqa: E402
+from samba_core.recordings import eegmmidb_files, read_recording, training_subjects  # noqa: E402
+from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from samba_core import load_checkpoint  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig  # noqa: E402
 
 
 
-def cropped(recording, seconds: float):
-    """The first ``seconds`` of a recording, with the markers that fall inside."""
-    n = int(seconds * recording.sample_rate)
-    recording.data = recording.data[:, :n]
-    recording.markers = [m for m in recording.markers if m.onset < seconds]
-    return recording
-
-
 def full_calibration(subject: int, args, base_path: Path) -> dict:
     """The whole ``samba-calibrate`` run with default settings (5-fold CV of SAMBA and both baselines,
     final fit, checkpoint and report) on the same 5 minutes, written as cropped FIF files."""
-    import mne
-
     from calibration.calibrate import calibrate
 
     folder = Path(tempfile.mkdtemp())
     files = []
-    for f in subject_files(subject, args.data_root):
-        raw = mne.io.read_raw_edf(f, preload=True, verbose="error").crop(0, args.seconds_per_run, include_tmax=False)
+    for f in eegmmidb_files(args.data_root, subject):
+        raw = read_recording(f).crop(args.seconds_per_run).to_raw()
         files.append(folder / f"{f.stem}_raw.fif")  # keeps the run number for the EEGMMIDB protocol
         raw.save(files[-1], verbose="error")
     config = replace(CalibrationConfig(), mains=60.0, min_trials_per_class=5)
@@ -90,7 +80,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    subject = calibration_subjects(args.data_root)[0]
+    subject = training_subjects(args.data_root, "eegmmidb", runs=IMAGERY_RUNS)[0].subject
     base_path, note = shipped_or_random_checkpoint(Path(tempfile.mkdtemp()), args.base, PreprocessConfig(notch=60.0))
     base = load_checkpoint(base_path)
     pre = PreprocessConfig.from_dict(base.metadata.preprocessing) if base.metadata.preprocessing else PreprocessConfig()
@@ -103,7 +93,7 @@ def main() -> None:
     }
     for mode in args.modes:
         t0 = time.perf_counter()
-        recordings = [cropped(read_recording(f), args.seconds_per_run) for f in subject_files(subject, args.data_root)]
+        recordings = [read_recording(f).crop(args.seconds_per_run) for f in eegmmidb_files(args.data_root, subject)]
         epochs = build_epochs(recordings, PROTOCOLS["eegmmidb-imagery"], pre, min_trials_per_class=5)
         prepare = time.perf_counter() - t0
         config = replace(CalibrationConfig(), train=mode, max_epochs=args.max_epochs)

@@ -7,9 +7,10 @@ fold{j}`` then pretrains the base that ``bench/cross_subject.py --fold-bases`` s
 ``j`` with. ``--ship`` adds ``ship/``: every subject except ``--exclude``.
 
 Folds follow the cross-subject protocol's rule: within each evaluated dataset (EEGMMIDB
-``S001``..., EEGMAT ``eegmat-SubjectNN``) subjects are sorted by id and the i-th goes to
+``S001``..., EEGMAT ``SubjectNN``) subjects are sorted by id and the i-th goes to
 fold ``i mod k``. Other recordings (e.g. Muse) are never scored and train every base::
 
+    samba-pretrain prepare --spec checkpoints/samba-base.corpus.json --out corpus_all/
     python bench/fold_corpora.py corpus_all/ --folds 4 --out folds/ --ship --exclude S001
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,10 +28,11 @@ from json_result import emit  # noqa: E402
 
 
 def dataset_of(subject: str) -> str | None:
-    """The evaluated dataset a corpus subject id belongs to, or None for never-scored sources."""
-    if subject.startswith("eegmat-"):
+    """The evaluated dataset a corpus subject id belongs to (``S001``: EEGMMIDB; ``Subject01``: EEGMAT),
+    or None for never-scored sources (e.g. the Muse recordings)."""
+    if re.fullmatch(r"(eegmat-)?Subject\d+", subject):
         return "eegmat"
-    if len(subject) == 4 and subject[0] == "S" and subject[1:].isdigit():
+    if re.fullmatch(r"S\d{3}", subject):
         return "eegmmidb"
     return None
 

@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from json_result import emit  # noqa: E402
 from calibration.calibrate import CalibrationConfig, samba_estimator  # noqa: E402
-from calibration.eegbci import calibration_subjects, reserved_subjects, subject_files  # noqa: E402
 from calibration.epochs import build_epochs  # noqa: E402
 from calibration.protocols import PROTOCOLS  # noqa: E402
-from calibration.recording import read_recording  # noqa: E402
+from samba_core.recordings import eegmmidb_files, read_recording, reserved_subjects, training_subjects  # noqa: E402
+from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from calibration.validation import cross_validate, make_folds  # noqa: E402
 from checkpoints import SHIPPED_CHECKPOINT  # noqa: E402
 from samba_core import load_checkpoint  # noqa: E402
@@ -104,12 +104,12 @@ def main() -> None:
         "benchmark": "pretrain_transfer",
         "dataset": "PhysioNet EEGMMIDB runs 4, 8, 12 (imagined left/right fist)",
         "train": args.train, "repeats": args.repeats, "folds": args.folds, "max_epochs": args.max_epochs,
-        "threads": args.threads, "reserved_subjects": reserved_subjects(args.data_root),
+        "threads": args.threads, "reserved_subjects": sorted(reserved_subjects(args.data_root).of("eegmmidb")),
         "bases": {name: str(path) for name, (path, _) in bases.items()}, "subjects": {},
     }
-    for subject in calibration_subjects(args.data_root, args.subjects):
+    for subject in [s.subject for s in training_subjects(args.data_root, "eegmmidb", requested=args.subjects, runs=IMAGERY_RUNS)]:
         t0 = time.perf_counter()
-        recordings = [read_recording(f) for f in subject_files(subject, args.data_root)]
+        recordings = [read_recording(f) for f in eegmmidb_files(args.data_root, subject)]
         epochs = build_epochs(recordings, PROTOCOLS["eegmmidb-imagery"], pre)
         methods = [f"pretrained:{name}" for name in bases] + ["random"]
         correct = {m: np.zeros(epochs.y.size) for m in methods}

@@ -13,13 +13,14 @@ Public API::
     clf.fit(X, y).predict_proba(X)
 """
 
+from samba_core.recordings import Marker, Recording, RecordingError, read_recording
+
 from .baselines import baseline_estimators, csp_lda, ts_lr
 from .calibrate import CalibrationConfig, CalibrationError, calibrate
 from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochingError, EpochSet, build_epochs
 from .estimator import SambaClassifier
 from .finetune import TRAIN_MODES
 from .protocols import PROTOCOLS, Protocol, ProtocolError, get_protocol, select_protocol
-from .recording import Marker, Recording, RecordingError, read_recording
 from .report import CalibrationReport
 from .validation import MethodScores, cross_validate, make_folds
 

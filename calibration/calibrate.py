@@ -20,13 +20,13 @@ import torch
 
 from samba_core import CheckpointMetadata, LoadedCheckpoint, SambaConfig, load_checkpoint, save_checkpoint
 from samba_core.preprocessing import PreprocessConfig
+from samba_core.recordings import Recording, file_sha256, read_recording
 
 from .baselines import baseline_estimators
 from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochSet, build_epochs
 from .estimator import DEFAULT_LR, SambaClassifier
 from .finetune import TRAIN_MODES
 from .protocols import Protocol, ProtocolError, get_protocol, select_protocol
-from .recording import Recording, file_sha256, read_recording
 from .report import CalibrationReport
 from .validation import cross_validate, make_folds
 
@@ -117,8 +117,8 @@ def _protocol(config: CalibrationConfig, recordings: list[Recording]) -> Protoco
     if not markers:
         names = ", ".join(r.path.name for r in recordings)
         raise CalibrationError(
-            f"{names} carries no markers: calibration needs the cue/block events as annotations (FIF/EDF/BDF/GDF) "
-            "or as a marker stream (XDF)"
+            f"{names} carries no markers: calibration needs the cue/block events as annotations or "
+            "stim-channel codes (FIF/EDF/BDF/GDF), or as a marker stream (XDF)"
         )
     if config.protocol is None:
         return select_protocol(config.task, markers)
@@ -222,8 +222,8 @@ def calibrate(
         allow_drop=config.allow_drop_channels, montage_file=config.montage_file, device=config.device,
     )
     if epochs.dropped:
-        notes.append(f"{epochs.dropped} epoch(s) ran past the start or end of a recording or overlapped a BAD "
-                     "annotation and were left out")
+        notes.append(f"{epochs.dropped} epoch(s) ran past the start or end of a recording, across a gap in it, or "
+                     "overlapped a BAD annotation and were left out")
     timings["load_and_epoch_s"] = time.perf_counter() - t_start
 
     folds = np.zeros(len(epochs), dtype=np.int64)

@@ -17,12 +17,12 @@ from pathlib import Path
 from checkpoints import SHIPPED_CHECKPOINT
 from montages import MontageError
 from samba_core import CheckpointError
+from samba_core.recordings import RecordingError, ReservedSubjectError, eegmmidb_files, training_subjects
 
 from .calibrate import CalibrationConfig, CalibrationError, calibrate, set_cpu_threads
 from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochingError
 from .finetune import TRAIN_MODES
 from .protocols import PROTOCOLS, ProtocolError
-from .recording import RecordingError
 
 #: Where ``--base`` points by default: the pretrained checkpoint shipped in the ``checkpoints`` package.
 DEFAULT_BASE = SHIPPED_CHECKPOINT
@@ -68,21 +68,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _session_files(specs: list[str], data_root: Path | None, download: bool) -> list[Path]:
+    """Session files: paths as given, ``eegbci:N`` as EEGMMIDB subject N's imagery runs (never a reserved subject)."""
     files: list[Path] = []
     for spec in specs:
         if not spec.startswith("eegbci:"):
             files.append(Path(spec))
             continue
-        from .eegbci import subject_files
-
         if data_root is None:
             import mne
 
             data_root = Path(mne.get_config("MNE_DATA") or Path.home() / "mne_data")
         try:
-            files += subject_files(int(spec.split(":", 1)[1]), data_root, download=download)
+            subject = training_subjects(data_root, "eegmmidb", requested=[spec.split(":", 1)[1]])[0].subject
+        except ReservedSubjectError as exc:
+            raise CalibrationError(f"{spec!r}: {exc}") from exc
         except ValueError as exc:
             raise CalibrationError(f"{spec!r}: use eegbci:<subject number>, e.g. eegbci:1") from exc
+        files += eegmmidb_files(data_root, subject, download=download)
     return files
 
 

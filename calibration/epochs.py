@@ -1,7 +1,7 @@
 """From marked recordings to labelled epochs, through exactly the live pipeline's preprocessing.
 
-Order matters: each continuous recording is preprocessed as a whole, as if it had been
-streamed (causal filters, resampling and common average reference from
+Order matters: each continuous recording (each segment of it: a gap in a recording is
+never filtered across) is preprocessed as a whole, as if it had been streamed (causal filters, resampling and common average reference from
 :func:`samba_core.preprocessing.preprocess_offline`), and only then cut into epochs.
 Filtering epochs one by one, or with zero-phase filters, would show the model signals
 it never sees live.
@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from samba_core.preprocessing import PreprocessConfig, parse_unit, preprocess_offline
+from samba_core.preprocessing import PreprocessConfig, preprocess_offline
+from samba_core.recordings import Recording
+from samba_core.recordings.timeline import segment_of
 from samba_core.resampling import rational_ratio
 
 from .protocols import Protocol
-from .recording import Recording
 
 #: Fewest trials (cue mode) or blocks' epochs (block mode) per class that a calibration accepts by default.
 #: Below it, a 5-fold score rests on one or two test trials per class per fold and means little.
@@ -85,7 +86,7 @@ class ChannelSelection:
 
 def select_channels(recording: Recording, min_channels: int = MIN_EEG_CHANNELS, allow_drop: bool = False,
                     montage_file: str | None = None, device: str | None = None) -> ChannelSelection:
-    """Resolve electrode positions and keep the EEG channels that have one.
+    """Resolve electrode positions (the file's own where it has them) and keep the EEG channels that have one.
 
     Raises
     ------
@@ -96,8 +97,8 @@ def select_channels(recording: Recording, min_channels: int = MIN_EEG_CHANNELS, 
     """
     from montages import resolve_montage
 
-    res = resolve_montage(recording.labels, recording.types, montage_file=montage_file, device=device,
-                          allow_drop=allow_drop)
+    res = resolve_montage(recording.labels, recording.types, stream_channels=recording.channel_metadata(),
+                          montage_file=montage_file, device=device, allow_drop=allow_drop)
     coords = np.asarray(res.coords, dtype=np.float32)
     usable = np.asarray(res.mask, dtype=bool) & np.isfinite(coords).all(axis=1)
     indices = np.flatnonzero(usable)
@@ -173,16 +174,24 @@ def build_epochs(
         if not anchors:
             continue
         bad = [(m.onset, m.onset + m.duration) for m in rec.markers if m.description.lower().startswith("bad")]
-        unit = parse_unit(rec.unit, strict=False)
-        data = preprocess_offline(rec.data[sel.indices], rec.sample_rate, preprocessing, unit=unit)
         up, down = rational_ratio(rec.sample_rate, fs)
         out_rate = rec.sample_rate * up / down
+        pieces: dict[int, np.ndarray] = {}
         for anchor, cls, key in anchors:
-            start = int(round((anchor + protocol.tmin) * out_rate))
-            if start < 0 or start + n_in > data.shape[1]:
-                dropped += 1  # the epoch's context or window runs past the recording
-                continue
             t0, t1 = anchor + protocol.tmin, anchor + protocol.window[1]
+            seg = segment_of(rec.segments, int(np.floor(t0 * rec.sample_rate)), int(np.ceil(t1 * rec.sample_rate)))
+            if t0 < 0 or seg is None:
+                dropped += 1  # the epoch's context or window runs past the recording, or across a gap in it
+                continue
+            a, b = rec.segments[seg]
+            if seg not in pieces:  # each segment is one stream for the causal preprocessing
+                pieces[seg] = preprocess_offline(rec.data[sel.indices, a:b], rec.sample_rate, preprocessing,
+                                                 unit=rec.unit)
+            data = pieces[seg]
+            start = int(round((t0 - a / rec.sample_rate) * out_rate))
+            if start < 0 or start + n_in > data.shape[1]:
+                dropped += 1
+                continue
             if any(b0 < t1 and t0 < b1 for b0, b1 in bad):
                 dropped += 1  # MNE convention: spans annotated BAD_* are artefacts (or gaps), never training data
                 continue
@@ -197,7 +206,7 @@ def build_epochs(
         raise EpochingError(
             f"no {protocol.name!r} epochs in {names}{hint}; protocol {protocol.name!r} expects "
             f"{sorted(protocol.event_map)}" + (f" in files matching {protocol.file_pattern!r}" if protocol.file_pattern else "")
-            + (f"; {dropped} epoch(s) ran past the recording's ends or overlapped BAD annotations" if dropped else "")
+            + (f"; {dropped} epoch(s) ran past the recording's ends, across a gap or overlapped BAD annotations" if dropped else "")
         )
     classes = tuple(c for c in protocol.classes if c in ys)
     counts = {c: ys.count(c) for c in classes}

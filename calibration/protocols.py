@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable
 
+from samba_core.recordings.datasets import FISTS_FEET_EVENTS, FISTS_FEET_RUNS, IMAGERY_EVENTS, IMAGERY_RUNS
+
 
 class ProtocolError(ValueError):
     """A protocol definition is invalid, or no protocol fits a recording."""
@@ -165,17 +167,22 @@ MOTOR_IMAGERY = Protocol(
     description="SAMBA-Live motor-imagery calibration: cue/<class> markers, 4 s of imagery after each cue",
 )
 
+def _runs_pattern(runs: tuple[int, ...]) -> str:
+    """File names of EEGMMIDB runs ``runs`` (``S001R04.edf``)."""
+    return rf"R({'|'.join(f'{r:02d}' for r in runs)})\D*$"
+
+
 EEGMMIDB_IMAGERY = Protocol(
     name="eegmmidb-imagery", task="mi",
-    events=(("T1", "left"), ("T2", "right")), classes=("left", "right"),
-    file_pattern=r"R(04|08|12)\D*$",
+    events=tuple(IMAGERY_EVENTS.items()), classes=tuple(IMAGERY_EVENTS.values()),
+    file_pattern=_runs_pattern(IMAGERY_RUNS),
     description="PhysioNet EEGMMIDB imagined left/right fist (runs 4, 8, 12; T1 = left, T2 = right)",
 )
 
 EEGMMIDB_FISTS_FEET = Protocol(
     name="eegmmidb-fists-feet", task="mi",
-    events=(("T1", "both_fists"), ("T2", "feet")), classes=("both_fists", "feet"),
-    file_pattern=r"R(06|10|14)\D*$",
+    events=tuple(FISTS_FEET_EVENTS.items()), classes=tuple(FISTS_FEET_EVENTS.values()),
+    file_pattern=_runs_pattern(FISTS_FEET_RUNS),
     description="PhysioNet EEGMMIDB imagined both fists / both feet (runs 6, 10, 14; T1 = fists, T2 = feet)",
 )
 

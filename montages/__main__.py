@@ -1,8 +1,9 @@
 """Check how a headset's channels resolve: ``python -m montages --help``.
 
 Prints the montage report (or the error and how to fix it) for channel labels given on
-the command line, read from a recording (anything ``mne.io.read_raw`` opens: EDF, BDF,
-FIF, BrainVision, EEGLAB, ...) or from a live LSL stream.
+the command line, read from a recording (any file
+:func:`samba_core.recordings.read_recording` reads: EDF, BDF, GDF, FIF, XDF, Muse CSV; positions the
+file carries are used) or from a live LSL stream.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from .resolve import resolve_montage
 from .stream_metadata import stream_channels_from_xml
 
 
-def _from_recording(path: str) -> tuple[list[str], list[str]]:
-    import mne
+def _from_recording(path: str) -> list[dict]:
+    from samba_core.recordings import RecordingError, read_recording
 
-    raw = mne.io.read_raw(path, preload=False, verbose="error")
-    return list(raw.ch_names), raw.get_channel_types()
+    try:
+        return read_recording(path).channel_metadata()
+    except RecordingError as exc:
+        raise SystemExit(f"error (recording): {exc}") from exc
 
 
 def _from_lsl(name: str, timeout: float) -> list[dict]:
@@ -75,10 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     stream_channels = None
     types = args.types
-    if args.recording:
-        labels, types = _from_recording(args.recording)
-    elif args.lsl:
-        stream_channels = _from_lsl(args.lsl, args.timeout)
+    if args.recording or args.lsl:
+        stream_channels = _from_recording(args.recording) if args.recording else _from_lsl(args.lsl, args.timeout)
         labels = [ch.get("label") or str(i) for i, ch in enumerate(stream_channels)]
     else:
         labels = args.labels

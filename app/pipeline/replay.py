@@ -35,13 +35,13 @@ import mne
 import numpy as np
 from mne_lsl.player import PlayerLSL
 
+from samba_core.recordings import RecordingError, read_recording
+
 from .errors import ReplayFileError
 from .streams import REPLAY_TAG
 
 #: The recording shipped with the package (see app/data/README.md).
 DEMO_RECORDING = Path(__file__).resolve().parents[1] / "data" / "eegmmidb_S001R04_0-90s.edf"
-
-SUPPORTED_SUFFIXES = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".xdf")
 
 
 def demo_recording() -> Path:
@@ -55,7 +55,7 @@ def demo_recording() -> Path:
 
 
 def load_recording(path: str | os.PathLike) -> mne.io.BaseRaw:
-    """Read an EDF/BDF/GDF/FIF/XDF recording into memory.
+    """Read a recording for replay (any format of :func:`samba_core.recordings.read_recording`).
 
     Parameters
     ----------
@@ -64,55 +64,19 @@ def load_recording(path: str | os.PathLike) -> mne.io.BaseRaw:
     Returns
     -------
     mne.io.BaseRaw
-        Preloaded; for XDF the EEG stream, with the marker streams as annotations.
+        Preloaded, in volts, markers (annotations, XDF marker streams, stim-channel events)
+        as annotations, segment joins as ``BAD boundary`` / ``EDGE boundary`` annotations
+        (see :meth:`samba_core.recordings.Recording.to_raw`).
 
     Raises
     ------
     ReplayFileError
-        Missing, unsupported, unreadable or empty file; the message names the problem.
+        Missing, unsupported, unreadable, empty or too short file; the message names the problem.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ReplayFileError(f"replay file {path} does not exist (or is not a file)")
-    name = path.name.lower()
-    suffix = next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), None)
-    if suffix is None:
-        raise ReplayFileError(
-            f"cannot replay {path}: unsupported format {path.suffix or '(no extension)'!r}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    if path.stat().st_size == 0:
-        raise ReplayFileError(f"cannot replay {path}: the file is empty")
     try:
-        raw = _read(path, suffix)
-    except ReplayFileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - readers raise anything on corrupt input; all mean "unreadable"
-        raise ReplayFileError(
-            f"cannot replay {path}: it is not a readable {suffix[1:].upper()} file ({type(exc).__name__}: {exc}). "
-            "The file may be truncated or corrupt; export it again from the recording software."
-        ) from exc
-    if raw.n_times < 2 or len(raw.ch_names) == 0:
-        raise ReplayFileError(f"cannot replay {path}: it holds no samples")
-    return raw
-
-
-def _read(path: Path, suffix: str) -> mne.io.BaseRaw:
-    kw = dict(preload=True, verbose="error")
-    if suffix == ".edf":
-        try:
-            return mne.io.read_raw_edf(path, **kw)
-        except UnicodeDecodeError:  # EDF+ annotations padded with non-UTF-8 bytes (e.g. EEGMMIDB runs 1-2)
-            return mne.io.read_raw_edf(path, encoding="latin1", **kw)
-    if suffix == ".bdf":
-        return mne.io.read_raw_bdf(path, **kw)
-    if suffix == ".gdf":
-        return mne.io.read_raw_gdf(path, **kw)
-    if suffix in (".fif", ".fif.gz"):
-        return mne.io.read_raw_fif(path, **kw)
-    from .xdf import read_raw_xdf
-
-    return read_raw_xdf(path)
+        return read_recording(path).to_raw()
+    except RecordingError as exc:
+        raise ReplayFileError(f"cannot replay {exc}") from exc
 
 
 def time_compressed(raw: mne.io.BaseRaw, speed: float) -> mne.io.BaseRaw:

@@ -5,6 +5,8 @@ A **corpus spec** is a small JSON file naming what to train on::
     {
       "eegbci": {"subjects": "all-available", "runs": [1, 2, 3], "path": "../shared/data",
                  "notch": 60},
+      "datasets": [{"dataset": "eegmat", "path": "../shared/data", "notch": 50},
+                   {"dataset": "muse", "path": "../shared/data"}],
       "files": ["night1.fif", {"path": "cap32.edf", "unit": "uV", "subject": "P07",
                                "device": "<profile>", "montage_file": "cap32.elc"}],
       "exclude_subjects": ["S004"],
@@ -13,21 +15,26 @@ A **corpus spec** is a small JSON file naming what to train on::
     }
 
 ``eegbci`` (a dict or a list of dicts) reads PhysioNet EEGMMIDB in the layout of
-``mne.datasets.eegbci``; ``"all-available"`` takes every subject folder present, a list
-of numbers asks for those (``mne`` downloads missing ones). ``files`` lists recordings in
-any format MNE reads. Relative paths are relative to the spec file. ``notch`` overrides
+``mne.datasets.eegbci``; ``"all-available"`` takes every subject present with the runs
+it has, a list of numbers asks for those (``mne`` downloads missing runs). ``datasets``
+entries do the same for any layout of :mod:`samba_core.recordings.datasets`
+(``eegmmidb``, ``eegmat``, ``muse``; ``runs`` = EEGMMIDB runs, EEGMAT file numbers or Muse
+sessions). ``files`` lists recordings in any format
+:func:`~samba_core.recordings.read_recording` reads. Relative paths are relative to the spec file. ``notch`` overrides
 the mains frequency per source (EEGMMIDB was recorded on 60 Hz mains); ``preprocessing``
 overrides fields of :class:`~samba_core.preprocessing.PreprocessConfig` for all sources.
 ``quality`` sets the gate below.
 
 Subjects that a data folder's ``README.md`` reserves for evaluation (its section
-"Reserved for evaluation") are never used: asking for one by number is an error, and
-``"all-available"`` skips them.
+"Reserved for evaluation", read by :func:`samba_core.recordings.reserved_subjects`) are
+never used: asking for one by number is an error, and ``"all-available"`` skips them.
 
-**Preparing** reads each recording with MNE, places its channels with
+**Preparing** reads each recording with :func:`~samba_core.recordings.read_recording`
+(µV, positions the file carries), places its channels with
 :func:`montages.resolve_montage` (channels that cannot be placed are dropped), runs the
 live pipeline's causal preprocessing (:func:`~samba_core.preprocessing.preprocess_offline`)
-and writes one ``(channels, time)`` float16 µV array per recording plus ``corpus.json``
+and writes one ``(channels, time)`` float16 µV array per recording (per segment when the
+recording was interrupted: a gap is never filtered across) plus ``corpus.json``
 (positions, labels, events, provenance). Training reads only that folder, so it needs
 neither MNE nor the raw files: a prepared corpus can be copied to a GPU machine as is.
 
@@ -41,7 +48,6 @@ left out. Scalp EEG, blinks included, stays far below 1000 µV.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,11 +55,15 @@ from typing import Any
 import numpy as np
 
 from ..preprocessing import PreprocessConfig, preprocess_offline
+from ..recordings import (
+    RecordingError, ReservedSubjectError, discover, read_recording, subject_number, training_subjects,
+)
+from ..recordings.datasets import DATASETS, eegmmidb_files
 
 CORPUS_FORMAT = "samba-pretrain-corpus"
 CORPUS_VERSION = 1
-EEGBCI_SUBDIR = Path("MNE-eegbci-data", "files", "eegmmidb", "1.0.0")
-_RESERVED_HEADING = re.compile(r"^#+\s*reserved for evaluation\s*$", re.IGNORECASE | re.MULTILINE)
+#: Shortest segment of a recording worth preparing (s).
+MIN_SEGMENT_S = 2.0
 
 
 class CorpusError(ValueError):
@@ -78,7 +88,7 @@ class QualityGate:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One recording to prepare. ``unit``: signal unit when MNE does not know it (MNE data is in V)."""
+    """One recording to prepare. ``unit``: overrides the recording's signal unit (see ``read_recording``)."""
 
     path: Path
     name: str
@@ -135,89 +145,66 @@ class Corpus:
 
 
 # ----------------------------------------------------------------------------- spec
-def reserved_subjects(data_folder: str | Path) -> set[str]:
-    """Subjects (``"S007"``) that ``<data_folder>/README.md`` reserves for evaluation.
-
-    Reads the section headed "Reserved for evaluation" up to the next heading and
-    collects every ``S`` + three digits in it. No README or no such section: none.
-    """
-    readme = Path(data_folder) / "README.md"
-    if not readme.is_file():
-        return set()
-    text = readme.read_text(encoding="utf-8", errors="replace")
-    match = _RESERVED_HEADING.search(text)
-    if match is None:
-        return set()
-    rest = text[match.end():]
-    end = re.search(r"^#+\s", rest, re.MULTILINE)
-    section = rest[: end.start()] if end else rest
-    return {f"S{int(n):03d}" for n in re.findall(r"\bS(\d{3})\b", section)}
-
-
 def _subject_id(subject: int | str) -> str:
-    text = str(subject).strip().upper().lstrip("S")
-    if not text.isdigit():
-        raise CorpusError(f"eegbci subject {subject!r} is not a subject number (1..109 or 'S001')")
-    return f"S{int(text):03d}"
+    try:
+        return f"S{subject_number(subject):03d}"
+    except ValueError as exc:
+        raise CorpusError(f"subject {subject!r} is not a subject number (e.g. 7 or 'S007')") from exc
 
 
-def eegbci_sources(entry: dict[str, Any], base: Path, exclude: set[str]) -> tuple[list[SourceFile], list[str]]:
-    """Source files of one ``eegbci`` spec entry and the subjects skipped as reserved or excluded."""
-    unknown = set(entry) - {"subjects", "runs", "path", "notch"}
+def dataset_sources(entry: dict[str, Any], base: Path, exclude: set[str],
+                    dataset: str | None = None) -> tuple[list[SourceFile], list[str]]:
+    """Source files of one dataset entry (``eegbci`` or ``datasets``) and the subjects skipped as reserved or excluded."""
+    dataset = dataset or entry.get("dataset")
+    allowed = {"subjects", "runs", "path", "notch"} | ({"dataset"} if "dataset" in entry else set())
+    unknown = set(entry) - allowed
     if unknown:
-        raise CorpusError(f"unknown eegbci keys {sorted(unknown)}; use subjects, runs, path, notch")
+        raise CorpusError(f"unknown {dataset or 'dataset'} keys {sorted(unknown)}; use {', '.join(sorted(allowed))}")
+    if dataset not in DATASETS:
+        raise CorpusError(f"a dataset entry needs \"dataset\": one of {sorted(DATASETS)}, got {dataset!r}")
     if "path" not in entry:
-        raise CorpusError('an eegbci entry needs "path": the folder that holds MNE-eegbci-data')
+        raise CorpusError(f'a {dataset} entry needs "path": the data folder that holds it')
     folder = (base / entry["path"]).resolve()
-    runs = [int(r) for r in entry.get("runs", range(1, 15))]
-    if not runs or any(not 1 <= r <= 14 for r in runs):
-        raise CorpusError(f"eegbci runs must be numbers 1..14, got {runs}")
-    reserved = reserved_subjects(folder)
+    runs = tuple(int(r) for r in entry["runs"]) if "runs" in entry else None
+    if dataset == "eegmmidb" and (runs == () or any(not 1 <= r <= 14 for r in runs or ())):
+        raise CorpusError(f"eegbci runs must be numbers 1..14, got {list(runs)}")
     subjects = entry.get("subjects", "all-available")
-    skipped: list[str] = []
-    if subjects == "all-available":
-        present = sorted(p.name for p in (folder / EEGBCI_SUBDIR).glob("S[0-9][0-9][0-9]") if p.is_dir())
-        chosen = [s for s in present if s not in reserved and s not in exclude]
-        skipped = [s for s in present if s in reserved or s in exclude]
+    requested = None if subjects == "all-available" else [subjects] if isinstance(subjects, (str, int)) else subjects
+    try:
+        chosen = training_subjects(folder, dataset, requested=requested)
+    except ReservedSubjectError as exc:
+        raise CorpusError(f"{exc}; remove them from the spec") from exc
+    except ValueError as exc:
+        raise CorpusError(f"{dataset} subjects must be numbers or 'all-available': {exc}") from exc
+    skipped = [s.name for s in chosen if s.name in exclude or s.key in exclude]
+    chosen = [s for s in chosen if s.name not in skipped]
+    if requested is None:
+        skipped += [s.name for s in discover(folder, (dataset,)) if s.reserved]
         if not chosen:
-            raise CorpusError(
-                f"no usable eegbci subject under {folder / EEGBCI_SUBDIR} (present: {present}, reserved: "
-                f"{sorted(reserved)}, excluded: {sorted(exclude)}); check the path"
-            )
-    else:
-        if isinstance(subjects, (str, int)):
-            subjects = [subjects]
-        chosen = [_subject_id(s) for s in subjects]
-        bad = sorted(set(chosen) & reserved)
-        if bad:
-            raise CorpusError(
-                f"subjects {bad} are reserved for evaluation by {folder / 'README.md'}: never train on them; "
-                "remove them from the spec"
-            )
-        skipped = [s for s in chosen if s in exclude]
-        chosen = [s for s in chosen if s not in exclude]
-    notch = entry.get("notch")
+            raise CorpusError(f"no usable {dataset} subject under {folder} (skipped: {skipped}); check the path")
     out = []
     for subject in chosen:
-        for run in runs:
-            path = folder / EEGBCI_SUBDIR / subject / f"{subject}R{run:02d}.edf"
-            if not path.is_file():
-                _download_eegbci(int(subject[1:]), runs, folder)
-            out.append(SourceFile(path, f"{subject}R{run:02d}", subject, "eegbci", run, None, notch))
+        if dataset == "eegmmidb" and requested is not None:
+            try:
+                paths = eegmmidb_files(folder, subject.subject, runs or tuple(range(1, 15)), download=True)
+            except FileNotFoundError as exc:
+                raise CorpusError(str(exc)) from exc
+            files = [(p, r) for p, r in zip(paths, runs or range(1, 15), strict=True)]
+        else:
+            files = [(f.path, f.run) for f in subject.files if runs is None or f.run in runs]
+            if requested is not None and not files:
+                raise CorpusError(f"{dataset} subject {subject.name} has no file{f' of runs {list(runs)}' if runs else ''} "
+                                  f"under {folder}; put the files there or remove the subject from the spec")
+        for path, run in files:
+            name = path.stem if dataset != "muse" else f"{subject.name}-{path.parent.parent.parent.name}-{run}"
+            out.append(SourceFile(path, name, subject.name, dataset if dataset != "eegmmidb" else "eegbci", run,
+                                  None, entry.get("notch")))
     return out, skipped
 
 
-def _download_eegbci(subject: int, runs: list[int], folder: Path) -> None:
-    """Fetch a missing subject with MNE (needs internet), into the same layout."""
-    from mne.datasets import eegbci
-
-    try:
-        eegbci.load_data(subject, runs, path=str(folder), update_path=False)
-    except Exception as exc:  # no network, server down, ...
-        raise CorpusError(
-            f"eegbci subject S{subject:03d} is not under {folder} and could not be downloaded ({exc}); "
-            "put the files there or remove the subject from the spec"
-        ) from exc
+def eegbci_sources(entry: dict[str, Any], base: Path, exclude: set[str]) -> tuple[list[SourceFile], list[str]]:
+    """Source files of one ``eegbci`` spec entry (EEGMMIDB, see :func:`dataset_sources`)."""
+    return dataset_sources(entry, base, exclude, "eegmmidb")
 
 
 def load_spec(path: str | Path) -> tuple[list[SourceFile], PreprocessConfig, QualityGate, dict[str, Any]]:
@@ -229,14 +216,15 @@ def load_spec(path: str | Path) -> tuple[list[SourceFile], PreprocessConfig, Qua
         raise CorpusError(f"cannot read corpus spec {path}: {exc}") from exc
     if not isinstance(spec, dict):
         raise CorpusError(f"corpus spec {path} must hold a JSON object with 'eegbci' and/or 'files'")
-    unknown = set(spec) - {"eegbci", "files", "exclude_subjects", "preprocessing", "quality"}
+    unknown = set(spec) - {"eegbci", "datasets", "files", "exclude_subjects", "preprocessing", "quality"}
     if unknown:
         raise CorpusError(
-            f"unknown corpus spec keys {sorted(unknown)}; use eegbci, files, exclude_subjects, preprocessing, quality"
+            f"unknown corpus spec keys {sorted(unknown)}; use eegbci, datasets, files, exclude_subjects, "
+            "preprocessing, quality"
         )
     base = path.resolve().parent
     exclude = {str(s) for s in spec.get("exclude_subjects", [])}
-    exclude |= {_subject_id(s) for s in exclude if re.fullmatch(r"[Ss]?\d{1,3}", s)}
+    exclude |= {_subject_id(s) for s in exclude if s.upper().lstrip("S").isdigit()}
     sources: list[SourceFile] = []
     skipped: list[str] = []
     entries = spec.get("eegbci", [])
@@ -244,11 +232,15 @@ def load_spec(path: str | Path) -> tuple[list[SourceFile], PreprocessConfig, Qua
         found, skip = eegbci_sources(entry, base, exclude)
         sources += found
         skipped += skip
+    for entry in spec.get("datasets", []):
+        found, skip = dataset_sources(entry, base, exclude)
+        sources += found
+        skipped += skip
     for item in spec.get("files", []):
         sources.append(_file_source(item, base, exclude))
     sources = [s for s in sources if s is not None]
     if not sources:
-        raise CorpusError(f"corpus spec {path} names no recording; add 'eegbci' or 'files'")
+        raise CorpusError(f"corpus spec {path} names no recording; add 'eegbci', 'datasets' or 'files'")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise CorpusError(f"two recordings share a name in {path}: give files distinct names ('name' key)")
@@ -280,47 +272,57 @@ def _file_source(item: str | dict[str, Any], base: Path, exclude: set[str]) -> S
 
 
 # ------------------------------------------------------------------------ prepare
-def _read_raw(path: Path):
-    import mne
+def prepare_recording(source: SourceFile, config: PreprocessConfig) -> list[tuple[np.ndarray, dict[str, Any]]]:
+    """Read, place and preprocess one recording: a (signal (channels, time) float16 µV, manifest entry) per segment.
 
-    if path.suffix.lower() in (".edf", ".bdf"):
-        # latin1: some EDF+ annotation channels carry non-UTF-8 padding bytes (EEGMMIDB runs 1, 2).
-        reader = mne.io.read_raw_edf if path.suffix.lower() == ".edf" else mne.io.read_raw_bdf
-        return reader(path, preload=True, encoding="latin1", verbose="error")
-    return mne.io.read_raw(path, preload=True, verbose="error")
-
-
-def prepare_recording(source: SourceFile, config: PreprocessConfig) -> tuple[np.ndarray, dict[str, Any]]:
-    """Read, place and preprocess one recording: (signal (channels, time) float16 µV, manifest entry)."""
+    Raises
+    ------
+    CorpusError
+        The file cannot be read (the reader's message).
+    """
     from montages import resolve_montage
 
-    raw = _read_raw(source.path)
+    try:
+        rec = read_recording(source.path, unit=source.unit)
+    except RecordingError as exc:
+        raise CorpusError(str(exc)) from exc
     resolution = resolve_montage(
-        raw.ch_names, raw.get_channel_types(), device=source.device, montage_file=source.montage_file,
-        allow_drop=True,
+        rec.labels, rec.types, stream_channels=rec.channel_metadata(), device=source.device,
+        montage_file=source.montage_file, allow_drop=True,
     )
     keep = np.flatnonzero(resolution.mask)
     if source.notch is not None:
         config = replace(config, notch=float(source.notch))
-    # MNE holds data in volts unless the spec says the file lies about its unit.
-    signal = preprocess_offline(raw.get_data(picks=keep), raw.info["sfreq"], config, unit=source.unit or "V")
     rate = config.target_rate
-    events = []
-    offset = raw.first_time if raw.annotations.orig_time is not None else 0.0
-    for ann in raw.annotations:
-        onset = int(round((ann["onset"] - offset) * rate))
-        if 0 <= onset < signal.shape[1]:
-            events.append([onset, int(round(ann["duration"] * rate)), str(ann["description"])])
-    entry = {
-        "name": source.name, "subject": source.subject, "source": source.source, "run": source.run,
-        "source_path": str(source.path), "source_bytes": source.path.stat().st_size,
-        "input_rate": float(raw.info["sfreq"]), "notch": config.notch,
-        "labels": [raw.ch_names[i] for i in keep], "coords": resolution.coords[keep].tolist(),
-        "dropped_channels": [raw.ch_names[i] for i in np.flatnonzero(~resolution.mask)],
-        "n_channels": int(len(keep)), "n_samples": int(signal.shape[1]), "events": events,
-        "file": f"{source.name}.npy",
-    }
-    return np.clip(signal, -60000, 60000).astype(np.float16), entry
+    segments = [(a, b) for a, b in rec.segments if b - a >= MIN_SEGMENT_S * rec.sample_rate]
+    out = []
+    for k, (a, b) in enumerate(segments):
+        signal = preprocess_offline(rec.data[keep, a:b], rec.sample_rate, config, unit=rec.unit)
+        events = [[int(round((m.sample - a) / rec.sample_rate * rate)), int(round(m.duration * rate)), m.description]
+                  for m in rec.markers if a <= m.sample < b]
+        name = source.name if len(segments) == 1 else f"{source.name}.{k + 1}"
+        entry = {
+            "name": name, "source_name": source.name, "subject": source.subject, "source": source.source,
+            "run": source.run, "source_path": str(source.path), "source_bytes": source.path.stat().st_size,
+            "segment": [int(a), int(b)], "input_rate": rec.sample_rate, "notch": config.notch,
+            "labels": [rec.labels[i] for i in keep], "coords": resolution.coords[keep].tolist(),
+            "dropped_channels": [rec.labels[i] for i in np.flatnonzero(~resolution.mask)],
+            "n_channels": int(len(keep)), "n_samples": int(signal.shape[1]), "events": events,
+            "file": f"{name}.npy",
+        }
+        out.append((np.clip(signal, -60000, 60000).astype(np.float16), entry))
+    return out
+
+
+def _reusable(previous: dict[str, list[dict]], source: SourceFile, out: Path) -> list[dict] | None:
+    """The entries prepared before from this very file, if all their arrays are still there."""
+    old = previous.get(source.name)
+    if old and all(
+        e["source_path"] == str(source.path) and e["source_bytes"] == source.path.stat().st_size
+        and (out / e["file"]).is_file() for e in old
+    ):
+        return old
+    return None
 
 
 def prepare_corpus(spec_path: str | Path, out_dir: str | Path, log=print) -> Corpus:
@@ -328,32 +330,30 @@ def prepare_corpus(spec_path: str | Path, out_dir: str | Path, log=print) -> Cor
     sources, config, quality, notes = load_spec(spec_path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    previous = {}
+    previous: dict[str, list[dict]] = {}
     if (out / "corpus.json").is_file():
         old = json.loads((out / "corpus.json").read_text())
         if old.get("preprocessing") == config.to_dict() and old.get("quality") == asdict(quality):
-            previous = {e["name"]: e for e in old.get("recordings", [])}
+            for e in old.get("recordings", []):
+                previous.setdefault(e.get("source_name", e["name"]), []).append(e)
     entries, rejected = [], []
     for i, source in enumerate(sources):
-        old = previous.get(source.name)
-        if (
-            old is not None and old["source_path"] == str(source.path) and (out / old["file"]).is_file()
-            and old["source_bytes"] == source.path.stat().st_size
-        ):
-            entries.append(old)
+        reused = _reusable(previous, source, out)
+        if reused is not None:
+            entries += reused
             continue
-        signal, entry = prepare_recording(source, config)
-        bad = quality.bad_fraction(signal, config.target_rate)
-        if bad > quality.max_bad_fraction:
-            reason = (f"{bad:.0%} of its seconds exceed {quality.max_abs_uv:g} uV after preprocessing "
-                      "(saturated or corrupted samples)")
-            rejected.append({"name": source.name, "source_path": str(source.path), "reason": reason})
-            log(f"rejected {i + 1}/{len(sources)} {source.name}: {reason}")
-            continue
-        np.save(out / entry["file"], signal)
-        entries.append(entry)
-        log(f"prepared {i + 1}/{len(sources)} {source.name}: {entry['n_channels']} channels, "
-            f"{entry['n_samples'] / config.target_rate:.1f} s")
+        for signal, entry in prepare_recording(source, config):
+            bad = quality.bad_fraction(signal, config.target_rate)
+            if bad > quality.max_bad_fraction:
+                reason = (f"{bad:.0%} of its seconds exceed {quality.max_abs_uv:g} uV after preprocessing "
+                          "(saturated or corrupted samples)")
+                rejected.append({"name": entry["name"], "source_path": str(source.path), "reason": reason})
+                log(f"rejected {i + 1}/{len(sources)} {entry['name']}: {reason}")
+                continue
+            np.save(out / entry["file"], signal)
+            entries.append(entry)
+            log(f"prepared {i + 1}/{len(sources)} {entry['name']}: {entry['n_channels']} channels, "
+                f"{entry['n_samples'] / config.target_rate:.1f} s")
     manifest = {
         "format": CORPUS_FORMAT, "version": CORPUS_VERSION, "sample_rate": config.target_rate,
         "preprocessing": config.to_dict(), **notes, "rejected": rejected, "recordings": entries,

@@ -93,11 +93,11 @@ def test_xdf_recordings_replay_with_their_marker_streams(tmp_path):
     ("name", "content", "message"),
     [
         ("missing.edf", None, "does not exist"),
-        ("notes.txt", b"hello", "unsupported format"),
+        ("notes.txt", b"hello", "unsupported file type"),
         ("empty.edf", b"", "empty"),
         ("garbage.edf", b"0       " + bytes(range(256)) * 20, "not a readable EDF"),
         ("garbage.fif", bytes(range(256)) * 20, "not a readable FIF"),
-        ("garbage.xdf", b"XDF:" + bytes(range(256)) * 4, "XDF file holds no regularly sampled"),
+        ("garbage.xdf", b"XDF:" + bytes(range(256)) * 4, "not a readable XDF file|no EEG stream"),
     ],
 )
 def test_unreadable_replay_files_raise_a_clear_error(tmp_path, name, content, message):

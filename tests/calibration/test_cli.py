@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from calibration.cli import main
-from calibration.recording import file_sha256
 from calibration.report import CalibrationReport
 from calibration_sessions import LABELS_10_20, synthetic_mi, write_fif
 from samba_core import load_checkpoint
+from samba_core.recordings import file_sha256
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -112,7 +112,7 @@ def _wrong_task(tmp_path):
     (_few_trials, r"too few trials per class.*'left': 6.*at least 10 per class"),
     (_odd_labels, "Xyz9"),
     (_three_channels, "needs at least 4"),
-    (_corrupt, "corrupt, truncated"),
+    (_corrupt, "corrupt or truncated"),
     (_wrong_task, r"no 'mi' calibration events.*block/attentive"),
 ])
 def test_bad_sessions_fail_with_a_clear_message(tmp_path, base_checkpoint, capsys, make_session, message):

@@ -7,7 +7,7 @@ import pytest
 
 from calibration.epochs import EpochingError, build_epochs
 from calibration.protocols import PROTOCOLS
-from calibration.recording import Marker, Recording, read_recording
+from samba_core.recordings import Marker, Recording, read_recording
 from calibration_sessions import LABELS_10_20, synthetic_mi, write_fif
 from montages import MontageError
 from samba_core.preprocessing import PreprocessConfig
@@ -106,10 +106,10 @@ def test_bad_annotations_drop_the_epochs_they_touch(tmp_path):
 def test_blocks_are_cut_into_grouped_epochs():
     rate = 128.0
     data = np.random.default_rng(0).normal(scale=10.0, size=(len(LABELS_10_20), int(200 * rate)))
-    markers = [Marker(10.0, 0.0, "block/attentive"), Marker(40.0, 0.0, "block/distracted"),
-               Marker(70.0, 0.0, "block/end"), Marker(100.0, 30.0, "block/attentive"),
-               Marker(150.0, 30.0, "block/distracted")]
-    rec = Recording(data, rate, list(LABELS_10_20), ["eeg"] * len(LABELS_10_20), "uV", markers,
+    markers = [Marker.at(10 * rate, rate, "block/attentive"), Marker.at(40 * rate, rate, "block/distracted"),
+               Marker.at(70 * rate, rate, "block/end"), Marker.at(100 * rate, rate, "block/attentive", 30.0),
+               Marker.at(150 * rate, rate, "block/distracted", 30.0)]
+    rec = Recording(data, rate, list(LABELS_10_20), ["eeg"] * len(LABELS_10_20), markers, [(0, data.shape[1])],
                     __import__("pathlib").Path("drive.xdf"), "0" * 64)
     proto = PROTOCOLS["distraction"]
     epochs = build_epochs([rec], proto, PRE, min_trials_per_class=5)

@@ -204,14 +204,16 @@ def test_profile_positions_match_mne_set_montage() -> None:
 
 
 def test_real_eegmmidb_edf_resolves_fully_and_matches_mne(shared_data: Path) -> None:
-    files = sorted(shared_data.glob("MNE-eegbci-data/files/eegmmidb/1.0.0/S*/S*R*.edf"))
+    from samba_core.recordings import discover
+
+    files = [f.path for s in discover(shared_data, ("eegmmidb",)) for f in s.files]
     if not files:
         pytest.skip(f"no EEGMMIDB EDF file under {shared_data}")
     import mne
     from mne.datasets import eegbci
 
     for path in files:  # every run of every subject present: headers only, fast
-        raw = mne.io.read_raw_edf(path, preload=False, encoding="latin1", verbose="error")
+        raw = mne.io.read_raw_edf(path, preload=False, verbose="error")  # the independent reference: MNE itself
         res = resolve_montage(raw.ch_names, raw.get_channel_types())
         assert res.n_used == len(raw.ch_names) == 64, path.name
         assert {c.source for c in res.channels} == {"standard-1005"}

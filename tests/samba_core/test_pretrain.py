@@ -25,7 +25,9 @@ from samba_core.pretraining.run_folder import EXPORT_FILE
 from samba_core.pretraining.trainer import Pretrainer
 from samba_core.streaming import StreamingSession
 from samba_core.pretraining.cli import main
-from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus, reserved_subjects
+from samba_core.pretraining.corpus import CorpusError, eegbci_sources, load_corpus
+from samba_core.recordings import reserved_subjects
+from samba_core.recordings.datasets import EEGMMIDB_DIR
 
 TINY_MODEL = {
     "spatial_channels": 8, "spatial_hidden": 16, "fourier_features": 4, "dims": [16, 24, 32],
@@ -105,12 +107,12 @@ def test_prepare_places_mixed_montages_and_rejects_saturated_data(corpus_dir: Pa
 
 
 def test_reserved_subjects_are_never_used(tmp_path: Path) -> None:
-    base = tmp_path / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0"
+    base = tmp_path / EEGMMIDB_DIR
     for subject in ("S001", "S002"):
         (base / subject).mkdir(parents=True)
         (base / subject / f"{subject}R04.edf").write_bytes(b"")
     (tmp_path / "README.md").write_text("# Data\n\n## Reserved for evaluation\nS002 (all runs).\n\n## Other\nS001\n")
-    assert reserved_subjects(tmp_path) == {"S002"}
+    assert reserved_subjects(tmp_path).of("eegmmidb") == {2}
     sources, skipped = eegbci_sources({"subjects": "all-available", "runs": [4], "path": str(tmp_path)}, tmp_path, set())
     assert [s.name for s in sources] == ["S001R04"] and skipped == ["S002"]
     with pytest.raises(CorpusError, match="reserved for evaluation"):
