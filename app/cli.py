@@ -15,6 +15,7 @@ opens it on a replayed file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import signal
@@ -29,7 +30,8 @@ from .pipeline import (
     AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector,
     demo_recording, list_streams, recover_recording,
 )
-from .pipeline.decoding import Decision
+from .pipeline.decoding import DEFAULT_SMOOTHING_S, Decision
+from .pipeline.ground_truth import CueMap
 
 log = logging.getLogger("samba-live")
 
@@ -60,12 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--recover", metavar="FILE.partial", help="convert an interrupted recording to FIF and exit")
     p.add_argument("--stream-type", metavar="TYPE", help="LSL stream type to require (e.g. EEG); alone: the first such stream")
     p.add_argument("--source-id", metavar="ID", help="LSL source id to require (identifies a device across restarts)")
-    p.add_argument("--markers", metavar="NAME", help="name of an event-marker stream to record alongside")
+    p.add_argument("--markers", metavar="NAME",
+                   help="name of an event-marker stream (e.g. a paradigm's cues) to record alongside and to score "
+                   "decisions against")
+    p.add_argument("--cue-map", type=CueMap.parse, metavar="MARKER=CLASS,...",
+                   help="which markers cue which class, for scoring (default: EEGMMIDB's T1=left,T2=right; "
+                   "markers cue/<class> and class names are always understood)")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
                    help=f"model checkpoint (default: the shipped {SHIPPED_CHECKPOINT.parent.name}/{SHIPPED_CHECKPOINT.name})")
     p.add_argument("--backend", choices=("onnx", "torch"), default="onnx", help="inference backend (default: onnx)")
-    p.add_argument("--smoothing", type=float, default=0.0, metavar="S",
-                   help="time constant (s) of exponential smoothing of the probabilities (default: 0, off)")
+    p.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING_S, metavar="S",
+                   help="time constant (s) of exponential smoothing of the probabilities (default: "
+                   f"{DEFAULT_SMOOTHING_S:g}; 0 turns it off: faster, but the decision flips several times a second)")
     p.add_argument("--threshold", type=float, metavar="P",
                    help="emit a decision when a class probability rises to P (default: on every argmax change)")
     p.add_argument("--record", type=Path, metavar="OUT.fif", help="record raw EEG, markers and decisions to FIF")
@@ -170,7 +178,8 @@ def run_headless(args: argparse.Namespace) -> int:
     checkpoint = _checkpoint(args)
     player = None
     if args.replay is not None:
-        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop)
+        # Held until the decoder is attached: no opening second of the file is skipped.
+        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop, hold=True)
         stream, markers = StreamSelector(name=player.name), (
             StreamSelector(name=player.marker_stream) if player.marker_stream else None)
         log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
@@ -179,35 +188,71 @@ def run_headless(args: argparse.Namespace) -> int:
         markers = StreamSelector(name=args.markers) if args.markers else None
     config = PipelineConfig(
         stream=stream, checkpoint=checkpoint, markers=markers, outlet_prefix=args.outlet_prefix, record=args.record,
-        mains_hz=args.mains,
+        mains_hz=args.mains, cue_map=args.cue_map,
         decoding=DecodingConfig(backend=args.backend, smoothing_s=args.smoothing, threshold=args.threshold),
         acquisition=AcquisitionConfig(resolve_timeout_s=args.timeout),
         montage=MontageOptions(montage_file=str(args.montage) if args.montage else None, device=args.device,
                                allow_drop=args.allow_drop),
     )
-    pipeline = LivePipeline(config, on_decision=_log_decision)
+    pipeline = LivePipeline(config, on_decision=_log_decision,
+                            source_end=(lambda: player.samples_sent) if player is not None and not args.loop else None)
     stop_requested, previous_handler = _install_sigterm()
     try:
         if player is not None:
             player.start()
         pipeline.start()
-        log.info("%s", pipeline.snapshot().montage_report)
-        _supervise(pipeline, player, args, stop_requested)
-    except KeyboardInterrupt:
-        log.info("interrupted; stopping cleanly")
-    finally:
-        pipeline.stop()
         if player is not None:
-            player.stop()
+            player.release()
+        log.log(logging.INFO if args.verbose else logging.DEBUG, "%s", pipeline.snapshot().montage_report)
+        _supervise(pipeline, args, stop_requested)
+    except KeyboardInterrupt:
+        log.info("interrupted; stopping cleanly (the recording is being finished: wait for it)")
+    finally:
+        with _finishing(args.record):
+            pipeline.stop()
+            if player is not None:
+                player.stop()
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+    _final_summary(pipeline, player)
     if pipeline.error is not None:
         print(f"samba-live: error: {pipeline.error}", file=sys.stderr)
         return EXIT_RUNTIME
     return EXIT_OK
 
 
-def _supervise(pipeline: LivePipeline, player: ReplayPlayer | None, args, stop_requested: list[bool]) -> None:
+@contextlib.contextmanager
+def _finishing(record: Path | None):
+    """Further Ctrl-C (or SIGINT to the process group) cannot interrupt the clean stop.
+
+    The stop finishes the recording; interrupting it would leave only the partial files.
+    """
+    hint = (f"; if it cannot finish, the data stay in {record}.partial: samba-live --recover {record}.partial"
+            if record is not None else "")
+
+    def _refuse(*_):
+        log.warning("already stopping: finishing the recording first, please wait%s", hint)
+
+    try:
+        previous = signal.signal(signal.SIGINT, _refuse)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
+    """The last lines: counts and latency, then the accuracy against the input's cues (if any)."""
+    log.info("%s", _stats_line(pipeline))
+    if pipeline.ground_truth is not None:
+        source = "the replay's annotations" if player is not None else "the marker stream"
+        log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())
+
+
+def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None:
     started = time.monotonic()
     next_stats = started + args.stats_every
     while pipeline.running and not stop_requested:
@@ -216,9 +261,6 @@ def _supervise(pipeline: LivePipeline, player: ReplayPlayer | None, args, stop_r
         if args.duration is not None and now - started >= args.duration:
             log.info("duration of %g s reached", args.duration)
             return
-        if player is not None and player.finished and pipeline.status in ("stream-lost", "stalled"):
-            log.info("end of the replay")
-            return
         if now >= next_stats:
             next_stats = now + args.stats_every
             log.info("%s", _stats_line(pipeline))
@@ -226,8 +268,11 @@ def _supervise(pipeline: LivePipeline, player: ReplayPlayer | None, args, stop_r
 
 def _stats_line(pipeline: LivePipeline) -> str:
     lat = pipeline.latency.summary()
-    return (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
+    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
             f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
+    if pipeline.ground_truth is not None and pipeline.ground_truth.scores():
+        line += "; " + pipeline.ground_truth.summary()
+    return line
 
 
 def _log_decision(d: Decision) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.pipeline import MontageOptions
+from app.pipeline.decoding import DEFAULT_SMOOTHING_S
 
 #: The checkpoint shipped with the package.
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "samba-base.samba"
@@ -55,7 +56,7 @@ class GuiOptions:
     backend: str = "onnx"
     loop: bool = False
     speed: float = 1.0
-    smoothing_s: float = 0.0
+    smoothing_s: float = DEFAULT_SMOOTHING_S
     threshold: float | None = None
     montage: MontageOptions = field(default_factory=MontageOptions)
     outlet_prefix: str = "samba"
@@ -80,7 +81,7 @@ class GuiOptions:
             replay=get("replay"), stream=get("stream"),
             checkpoint=Path(get("checkpoint")) if get("checkpoint") else None,
             backend=get("backend") or "onnx", loop=bool(get("loop", False)), speed=float(get("speed") or 1.0),
-            smoothing_s=float(get("smoothing") or 0.0), threshold=get("threshold"),
+            smoothing_s=float(DEFAULT_SMOOTHING_S if get("smoothing") is None else get("smoothing")), threshold=get("threshold"),
             montage=MontageOptions(montage_file=str(montage_file) if montage_file else None, device=get("device"),
                                    allow_drop=bool(get("allow_drop", False))),
             outlet_prefix=get("outlet_prefix") or "samba", resolve_timeout_s=float(get("timeout") or 10.0),

@@ -9,6 +9,7 @@ and :meth:`LiveSession.drain_notices`, which only copy buffers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from app.pipeline import (
     AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, Notice, PipelineConfig, PipelineSnapshot,
     ReplayPlayer, StreamSelector, demo_recording,
 )
+from app.pipeline.decoding import DEFAULT_SMOOTHING_S
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class SessionRequest:
     stream: StreamSelector
     checkpoint: Path
     backend: str = "onnx"
-    smoothing_s: float = 0.0
+    smoothing_s: float = DEFAULT_SMOOTHING_S
     threshold: float | None = None
     record: Path | None = None
     markers: StreamSelector | None = None
@@ -164,12 +166,20 @@ class LiveSession(QObject):
     def _start(self, request: SessionRequest) -> None:
         self._stop_pipeline()
         self._state = STARTING
-        pipeline = LivePipeline(request.pipeline_config())
+        config, player = request.pipeline_config(), self._player
+        feeds = player is not None and config.stream.name == player.name
+        if feeds and config.markers is None and player.marker_stream:
+            # The replay's annotations are its ground truth: decisions are scored against them.
+            config = dataclasses.replace(config, markers=StreamSelector(name=player.marker_stream))
+        pipeline = LivePipeline(config, source_end=(lambda: player.samples_sent) if feeds else None)
         try:
             pipeline.start()
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user as a message
             self._set_failed(describe_start_error(exc, request))
             return
+        finally:
+            if feeds:
+                player.release()  # held until the decoder is attached: no opening second is skipped
         with self._lock:
             self._pipeline = pipeline
         self._state = RUNNING
@@ -214,7 +224,7 @@ class LiveSession(QObject):
     def _start_replay(self, path, speed: float, loop: bool) -> None:
         self._stop_replay()
         try:
-            player = ReplayPlayer(path or demo_recording(), speed=speed, loop=loop).start()
+            player = ReplayPlayer(path or demo_recording(), speed=speed, loop=loop, hold=True).start()
         except Exception as exc:  # noqa: BLE001
             self.replay_failed.emit(f"cannot replay {path or 'the demo recording'}: {exc}")
             return

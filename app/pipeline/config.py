@@ -8,6 +8,7 @@ from pathlib import Path
 from .acquisition import AcquisitionConfig
 from .chain import MontageOptions
 from .decoding import DecodingConfig
+from .ground_truth import CueMap
 from .streams import StreamSelector
 
 
@@ -42,6 +43,9 @@ class PipelineConfig:
     mains_hz : float, optional
         Local mains frequency for the notch (50 or 60; 0 disables it), overriding the
         checkpoint's: the mains where a model was trained need not be the user's.
+    cue_map : CueMap, optional
+        How the marker stream's cues name classes, for scoring decisions against them
+        (default: EEGMMIDB's T1/T2 plus ``cue/<class>``; see :mod:`app.pipeline.ground_truth`).
     """
 
     stream: StreamSelector
@@ -56,3 +60,4 @@ class PipelineConfig:
     trace_seconds: float = 10.0
     history_tokens: int = 512
     mains_hz: float | None = None
+    cue_map: CueMap | None = None

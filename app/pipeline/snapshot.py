@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ground_truth import HeadScore
+from .heads import CheckpointHeads
 from .markers import Marker
 from .ring import TimedRing
 from .streams import StreamSummary
@@ -93,6 +95,11 @@ class PipelineSnapshot:
         Rate (Hz) of the timestamps over the last check window.
     recent_markers : tuple of Marker
         Last input markers received.
+    heads : CheckpointHeads or None
+        The checkpoint that decodes and the status of every head (untrained ones are not
+        in ``classes``).
+    ground_truth : dict head -> HeadScore
+        Running accuracy against the input's cue markers (empty without cues).
     """
 
     status: str
@@ -119,3 +126,5 @@ class PipelineSnapshot:
     markers_received: int
     measured_rate: float | None
     recent_markers: tuple[Marker, ...]
+    heads: CheckpointHeads | None = None
+    ground_truth: dict[str, HeadScore] = field(default_factory=dict)
