@@ -429,7 +429,9 @@ class LivePipeline:
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
                 self.error = self.error or exc
                 self._status = "error"
-                self.notices.post("error", "recording", f"could not finish the recording: {exc}")
+                hint = "" if "--recover" in str(exc) else (
+                    f"; what was recorded is kept: samba-live --recover {recorder.paths.samples}")
+                self.notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
 
     def _stop_message(self) -> str:
         lat = self.latency.summary()

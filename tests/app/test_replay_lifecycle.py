@@ -1,0 +1,89 @@
+"""A replay from its first sample to its last: nothing skipped, the end reported as the end,
+decisions scored against the file's cues, and a second Ctrl-C never loses the recording."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+import app.cli as cli
+from app_lsl_sources import SyntheticEEGSource, unique_name, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+CHANNELS = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2", "Fp1"]
+
+
+def short_recording(path: Path, seconds: float, rate: float = 160.0, cues=("T1", "T2", "T1")) -> mne.io.RawArray:
+    """A generated recording with EEGMMIDB-like cues: T0 rests, then T1/T2 trials of 4 s every 5 s."""
+    rng = np.random.default_rng(1)
+    n = int(seconds * rate) + 7  # not a round number of chunks
+    raw = mne.io.RawArray(rng.normal(0, 10e-6, (len(CHANNELS), n)), mne.create_info(CHANNELS, rate, "eeg"),
+                          verbose="error")
+    onsets, labels = [], []
+    for i, cue in enumerate(cues):
+        onsets += [5.0 * i, 5.0 * i + 0.5]
+        labels += ["T0", cue]
+    raw.set_annotations(mne.Annotations(onsets, [0.5 if d == "T0" else 4.0 for d in labels], labels))
+    raw.save(path, overwrite=True, verbose="error")
+    return raw
+
+
+@pytest.mark.parametrize("speed", [4.0, 1.5])
+def test_a_recorded_replay_holds_every_sample_and_ends_with_the_trial_accuracy(tmp_path, checkpoint_path, caplog,
+                                                                               speed):
+    source = short_recording(tmp_path / "short_raw.fif", 15.0)
+    out = tmp_path / "rec.fif"
+    caplog.set_level(logging.INFO)
+    code = cli.main(["--headless", "--replay", str(tmp_path / "short_raw.fif"), "--speed", str(speed),
+                     "--record", str(out), "--checkpoint", str(checkpoint_path),
+                     "--outlet-prefix", unique_name("out"), "--duration", "60"])
+    assert code == cli.EXIT_OK
+    raw = mne.io.read_raw_fif(out, preload=True, verbose="error")
+    assert raw.n_times == source.n_times  # the whole file: no opening second skipped, no last chunk dropped
+    np.testing.assert_allclose(raw.get_data(), source.get_data(), rtol=1e-6, atol=1e-12)
+    cues = [d for d in raw.annotations.description if d in ("T0", "T1", "T2")]
+    assert cues == ["T0", "T1", "T0", "T2", "T0", "T1"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("end of the replay" in m and f"{source.n_times} of its {source.n_times} samples" in m for m in messages)
+    assert not any("lost;" in m or "never arrived" in m or "duration of" in m for m in messages)
+    # The log ends with the accuracy against the file's annotations: 3 trials, 2 left and 1 right.
+    assert "accuracy against the replay's annotations: mi: trial accuracy" in messages[-1]
+    assert "/3)" in messages[-1] and "left " in messages[-1] and "/2" in messages[-1]
+    trials = [m for m in messages if m.startswith("trial T")]
+    assert len(trials) == 3
+
+
+def test_a_second_ctrl_c_during_the_clean_stop_keeps_the_recording(tmp_path, checkpoint_path):
+    eeg = SyntheticEEGSource(unique_name("eeg"), rate=256.0)
+    out = tmp_path / "interrupted.fif"
+    partial = Path(str(out) + ".partial")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--headless", "--stream", eeg.name, "--checkpoint", str(checkpoint_path),
+         "--record", str(out), "--outlet-prefix", unique_name("out")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True,
+    )
+    try:
+        assert wait_until(lambda: partial.exists() and partial.stat().st_size > 100_000, 60.0)
+        for _ in range(6):  # Ctrl-C, then impatient Ctrl-Cs to the whole group (as `timeout -s INT` sends)
+            os.killpg(proc.pid, signal.SIGINT)
+            if proc.poll() is not None:
+                break
+            wait_until(lambda: proc.poll() is not None, 0.05)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        eeg.stop()
+    assert proc.returncode == cli.EXIT_OK, output
+    raw = mne.io.read_raw_fif(out, preload=True, verbose="error")
+    assert raw.n_times > 256
+    assert not partial.exists()
+    assert "Traceback" not in output
