@@ -188,7 +188,7 @@ def run_headless(args: argparse.Namespace) -> int:
         markers = StreamSelector(name=args.markers) if args.markers else None
     config = PipelineConfig(
         stream=stream, checkpoint=checkpoint, markers=markers, outlet_prefix=args.outlet_prefix, record=args.record,
-        mains_hz=args.mains, cue_map=args.cue_map,
+        mains_hz=args.mains if args.mains is not None or player is None else player.line_freq, cue_map=args.cue_map,
         decoding=DecodingConfig(backend=args.backend, smoothing_s=args.smoothing, threshold=args.threshold),
         acquisition=AcquisitionConfig(resolve_timeout_s=args.timeout),
         montage=MontageOptions(montage_file=str(args.montage) if args.montage else None, device=args.device,

@@ -196,6 +196,9 @@ class DecodingChain:
         change = self.conditioner.check_quality()
         if change is not None:
             self._apply_mask(change)
+        mains = self.conditioner.mains.verdict()
+        if mains is not None:
+            self.notices.post("warning", "mains", mains)
 
     def _apply_mask(self, change: MaskChange) -> None:
         bad = [f"{label} ({q.value})" for label, q in change.changed if q is not ChannelQuality.GOOD]

@@ -172,6 +172,8 @@ class ReplayPlayer(PlayerLSL):
         raw = recording if isinstance(recording, mne.io.BaseRaw) else load_recording(recording)
         self.source = None if isinstance(recording, mne.io.BaseRaw) else Path(recording)
         self.source_rate = float(raw.info["sfreq"])
+        #: Mains frequency the recording declares (Hz), or None.
+        self.line_freq = float(raw.info["line_freq"]) if raw.info.get("line_freq") else None
         self.speed = float(speed)
         self.duration_s = raw.n_times / self.source_rate
         if self.speed != 1.0:
