@@ -30,6 +30,8 @@ from .pipeline import (
     AcquisitionConfig, DecodingConfig, LivePipeline, MontageOptions, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector,
     demo_recording, list_streams, recover_recording,
 )
+from .pipeline.bids import write_session_bids
+from .pipeline.lsl_config import quiet_liblsl
 from .pipeline.decoding import DEFAULT_SMOOTHING_S, Decision
 from .pipeline.ground_truth import CueMap
 
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, metavar="P",
                    help="emit a decision when a class probability rises to P (default: on every argmax change)")
     p.add_argument("--record", type=Path, metavar="OUT.fif", help="record raw EEG, markers and decisions to FIF")
+    p.add_argument("--record-bids", type=Path, metavar="DIR",
+                   help="also write the recorded session into the BIDS dataset DIR (EDF + events.tsv; without "
+                   "--record the FIF goes to DIR/sourcedata/)")
+    p.add_argument("--bids-subject", default="01", metavar="LABEL", help="BIDS subject label (default: 01)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--loop", action="store_true", help="with --replay: start over at the end of the file")
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --replay: playback speed (default: 1)")
@@ -88,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet-prefix", default="samba", metavar="PREFIX", help="prefix of the output stream names")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the stream (default: 10)")
     p.add_argument("--stats-every", type=float, default=5.0, metavar="S", help="seconds between status lines (default: 5)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, liblsl's INFO lines and the montage table at every start")
     return p
 
 
@@ -120,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("mne_lsl").setLevel(logging.WARNING)
+    if not args.verbose:
+        quiet_liblsl()
     try:
         if args.recover:
             return _recover(args)
@@ -176,6 +185,9 @@ def run_headless(args: argparse.Namespace) -> int:
     if args.replay is None and (args.loop or args.speed != 1.0):
         raise PipelineError("--loop and --speed apply to --replay only")
     checkpoint = _checkpoint(args)
+    if args.record_bids is not None and args.record is None:
+        args.record = args.record_bids / "sourcedata" / time.strftime("samba-live-%Y%m%dT%H%M%S_raw.fif")
+        args.record.parent.mkdir(parents=True, exist_ok=True)
     player = None
     if args.replay is not None:
         # Held until the decoder is attached: no opening second of the file is skipped.
@@ -214,6 +226,10 @@ def run_headless(args: argparse.Namespace) -> int:
                 player.stop()
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+    if args.record_bids is not None and pipeline.recording is not None:
+        path = write_session_bids(pipeline.recording.path, args.record_bids, args.bids_subject,
+                                  line_freq=config.mains_hz or None)
+        log.info("session written as BIDS: %s", path.fpath)
     _final_summary(pipeline, player)
     if pipeline.error is not None:
         print(f"samba-live: error: {pipeline.error}", file=sys.stderr)

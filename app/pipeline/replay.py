@@ -283,8 +283,9 @@ class _LaggedOutlet:
         if timestamp is not None:
             timestamp = np.asarray(timestamp, dtype=np.float64) - self._lag
             timestamp = float(timestamp) if timestamp.ndim == 0 else timestamp
-        if len(x) == 1 and np.ndim(timestamp) == 0:  # the file's last chunk may be one sample
-            self._inner.push_sample(x[0], timestamp=timestamp or 0.0, pushThrough=pushThrough)
+        if len(x) == 1:  # one annotation, or the file's last chunk of one sample
+            t = 0.0 if timestamp is None else float(np.ravel(timestamp)[-1])
+            self._inner.push_sample(x[0], timestamp=t, pushThrough=pushThrough)
             return
         self._inner.push_chunk(x, timestamp=timestamp, pushThrough=pushThrough)
 

@@ -87,3 +87,22 @@ def test_a_second_ctrl_c_during_the_clean_stop_keeps_the_recording(tmp_path, che
     assert raw.n_times > 256
     assert not partial.exists()
     assert "Traceback" not in output
+
+
+def test_a_session_recorded_as_bids_reads_back_with_its_events(tmp_path, checkpoint_path):
+    from mne_bids import BIDSPath, read_raw_bids
+
+    source = short_recording(tmp_path / "short_raw.fif", 8.0, cues=("T2", "T1"))
+    root = tmp_path / "bids"
+    for _ in range(2):  # a second session becomes run 2, nothing is overwritten
+        assert cli.main(["--headless", "--replay", str(tmp_path / "short_raw.fif"), "--speed", "4",
+                         "--record-bids", str(root), "--bids-subject", "P07", "--checkpoint", str(checkpoint_path),
+                         "--outlet-prefix", unique_name("out"), "--mains", "60"]) == cli.EXIT_OK
+    raw = read_raw_bids(BIDSPath(subject="P07", task="samba", run=2, datatype="eeg", root=root), verbose="error")
+    # EDF stores whole 1 s records: the last one is padded.
+    assert source.n_times <= raw.n_times < source.n_times + 160 and raw.info["line_freq"] == 60
+    descriptions = list(raw.annotations.description)
+    assert [d for d in descriptions if d in ("T0", "T1", "T2")] == ["T0", "T2", "T0", "T1"]
+    assert any(d.startswith("mi:") for d in descriptions)  # the decisions are kept beside the cues
+    assert (root / "sub-P07" / "eeg" / "sub-P07_task-samba_run-1_events.tsv").is_file()
+    assert len(list((root / "sourcedata").glob("*_raw.fif"))) >= 1
