@@ -262,7 +262,7 @@ def _finishing(record: Path | None):
 
 def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
     """The last lines: counts and latency, then the accuracy against the input's cues (if any)."""
-    log.info("%s", _stats_line(pipeline))
+    log.info("%s", _stats_line(pipeline, with_truth=False))
     if pipeline.ground_truth is not None:
         source = "the replay's annotations" if player is not None else "the marker stream"
         log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())
@@ -282,11 +282,11 @@ def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None
             log.info("%s", _stats_line(pipeline))
 
 
-def _stats_line(pipeline: LivePipeline) -> str:
+def _stats_line(pipeline: LivePipeline, with_truth: bool = True) -> str:
     lat = pipeline.latency.summary()
     line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
             f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
-    if pipeline.ground_truth is not None and pipeline.ground_truth.scores():
+    if with_truth and pipeline.ground_truth is not None and pipeline.ground_truth.scores():
         line += "; " + pipeline.ground_truth.summary()
     return line
 
