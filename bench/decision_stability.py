@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
     p.add_argument("--mains", type=float)
     p.add_argument("--head", default="mi")
     p.add_argument("--taus", default="0,0.25,0.5,1,1.5,2,3")
-    p.add_argument("--json-out", type=Path)
+    p.add_argument("--out", type=Path, help="also write the JSON result to this file")
     args = p.parse_args(argv)
     decisions, cues, pipeline = decode_raw(args.replay, args.speed, args.mains)
     if not decisions:
@@ -111,7 +111,7 @@ def main(argv=None) -> dict:
               f"{score.trials.format()}, half-rise {row['half_rise_s']:.2f} s")
     result = {"bench": "decision_stability", "replay": str(args.replay or "demo"), "head": args.head,
               "decisions": len(decisions), "cues": len(cues), "rows": rows}
-    emit(result, args.json_out)
+    emit(result, args.out)
     return result
 
 

@@ -51,6 +51,9 @@ def test_a_recorded_replay_holds_every_sample_and_ends_with_the_trial_accuracy(t
     np.testing.assert_allclose(raw.get_data(), source.get_data(), rtol=1e-6, atol=1e-12)
     cues = [d for d in raw.annotations.description if d in ("T0", "T1", "T2")]
     assert cues == ["T0", "T1", "T0", "T2", "T0", "T1"]
+    # The recording keeps the scored trials beside the cues and the decisions.
+    trials_kept = [d.split("/")[2] for d in raw.annotations.description if d.startswith("trial/mi/")]
+    assert trials_kept == ["left", "right", "left"]
     messages = [r.getMessage() for r in caplog.records]
     assert any("end of the replay" in m and f"{source.n_times} of its {source.n_times} samples" in m for m in messages)
     assert not any("lost;" in m or "never arrived" in m or "duration of" in m for m in messages)
@@ -106,3 +109,37 @@ def test_a_session_recorded_as_bids_reads_back_with_its_events(tmp_path, checkpo
     assert any(d.startswith("mi:") for d in descriptions)  # the decisions are kept beside the cues
     assert (root / "sub-P07" / "eeg" / "sub-P07_task-samba_run-1_events.tsv").is_file()
     assert len(list((root / "sourcedata").glob("*_raw.fif"))) >= 1
+
+
+def test_decisions_are_scored_against_a_live_marker_stream(checkpoint_path, caplog):
+    import threading
+
+    import pylsl
+
+    eeg = SyntheticEEGSource(unique_name("eeg"), rate=256.0)
+    name = unique_name("cues")
+    info = pylsl.StreamInfo(name, "Markers", 1, 0, "string", name)
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+
+    def cue_loop():  # a paradigm: cue/left, cue/right... every 2 s once someone listens
+        outlet.wait_for_consumers(30)
+        for i in range(100):
+            if stop.wait(2.0):
+                return
+            outlet.push_sample(["cue/left" if i % 2 == 0 else "cue/right"])
+
+    thread = threading.Thread(target=cue_loop, daemon=True)
+    thread.start()
+    caplog.set_level(logging.INFO)
+    try:
+        code = cli.main(["--headless", "--stream", eeg.name, "--markers", name, "--checkpoint", str(checkpoint_path),
+                         "--outlet-prefix", unique_name("out"), "--duration", "9", "--stats-every", "3"])
+    finally:
+        stop.set()
+        eeg.stop()
+    assert code == cli.EXIT_OK
+    last = caplog.records[-1].getMessage()
+    assert last.startswith("accuracy against the marker stream: mi: trial accuracy")
+    n_trials = int(last.split("/")[1].split(")")[0])
+    assert n_trials >= 2 and "left " in last and "right " in last
