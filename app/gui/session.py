@@ -171,6 +171,8 @@ class LiveSession(QObject):
         if feeds and config.markers is None and player.marker_stream:
             # The replay's annotations are its ground truth: decisions are scored against them.
             config = dataclasses.replace(config, markers=StreamSelector(name=player.marker_stream))
+        if feeds and config.mains_hz is None and player.line_freq:
+            config = dataclasses.replace(config, mains_hz=player.line_freq)  # the recording's mains sets the notch
         pipeline = LivePipeline(config, source_end=(lambda: player.samples_sent) if feeds else None)
         try:
             pipeline.start()

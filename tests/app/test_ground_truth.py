@@ -91,7 +91,9 @@ def test_rest_and_unknown_markers_open_no_trial_and_the_next_cue_ends_a_window()
 
 
 def test_cue_map_parsing_and_windows_from_the_checkpoint():
-    m = CueMap.parse("T1=both, T2=feet")
+    from app.cli import build_parser
+
+    m = build_parser().parse_args(["--headless", "--replay", "--cue-map", "T1=both, T2=feet"]).cue_map
     assert m.class_of("T1") == "both" and m.class_of("T0") == "T0"
     with pytest.raises(ValueError, match="MARKER=CLASS"):
         CueMap.parse("T1")
