@@ -129,6 +129,11 @@ class TrialOutcome:
     def correct(self) -> bool:
         return self.predicted == self.true_class
 
+    def describe(self) -> str:
+        """E.g. ``trial T1 (mi:left): decided left p=0.62 correct``."""
+        return (f"trial {self.cue} ({self.head}:{self.true_class}): decided {self.predicted} "
+                f"p={max(self.probabilities):.2f} {'correct' if self.correct else 'wrong'}")
+
     def to_event(self) -> dict:
         """JSON-shaped, for the recording's event log."""
         return {"kind": "trial", "t": self.cue_time, "head": self.head, "cue": self.cue, "true": self.true_class,

@@ -36,6 +36,7 @@ from .notices import Notice, NoticeBoard
 from .outlets import DecisionOutlets
 from .recording import RecordingWriter, recording_header
 from .recovery import RecordingSummary
+from .replay import end_of_source
 from .snapshot import DisplayBuffers, PipelineSnapshot
 from .streams import resolve_stream
 from .timing import Gap, GapDetector, RateMonitor
@@ -233,18 +234,14 @@ class LivePipeline:
             self.notices.post("info", "stopped", self._stop_message())
 
     def _at_source_end(self, lost: bool = False) -> bool:
-        """Whether a finite source has ended and everything it sent has been decoded (or never will be)."""
-        total = self._source_end() if self._source_end is not None else None
-        if total is None:
-            return False
-        missing = total - self.samples_received - self._skipped
-        if missing > 0 and not lost and time.monotonic() - self._last_data < self.config.acquisition.stale_after_s:
-            return False
-        self.ended = True
-        skipped = f" ({self._skipped} skipped at the start)" if self._skipped else ""
-        self.notices.post("info", "ended", f"end of the replay: {self.samples_received} of its {total} samples "
-                          f"decoded{skipped}" + (f"; {missing} never arrived" if missing > 0 else ""))
-        return True
+        """Whether a finite source has ended and all it sent is decoded (or never will be); says so once."""
+        silent = time.monotonic() - self._last_data
+        message = end_of_source(self._source_end, self.samples_received, self._skipped, silent,
+                                self.config.acquisition.stale_after_s, lost)
+        if message is not None:
+            self.ended = True
+            self.notices.post("info", "ended", message)
+        return message is not None
 
     def _ingest(self, data: np.ndarray, ts: np.ndarray, received_at: float) -> None:
         gaps = self._gaps.find(ts)
@@ -312,8 +309,7 @@ class LivePipeline:
         for o in outcomes:
             if self._recorder is not None:
                 self._recorder.add_event(o.to_event())
-            self.notices.post("info", "trial", f"trial {o.cue} ({o.head}:{o.true_class}): decided {o.predicted} "
-                              f"p={max(o.probabilities):.2f} {'correct' if o.correct else 'wrong'}")
+            self.notices.post("info", "trial", o.describe())
 
     def _on_gap(self, gap: Gap, t: float) -> None:
         self._chain.new_segment()

@@ -272,6 +272,35 @@ class ReplayPlayer(PlayerLSL):
         return self
 
 
+def end_of_source(samples_sent, received: int, skipped: int, silent_s: float, quiet_s: float,
+                  lost: bool = False) -> str | None:
+    """The message that a finite source was decoded to its end, or None while it is not.
+
+    Parameters
+    ----------
+    samples_sent : callable or None
+        Returns None while the source plays, then how many samples it sent in all
+        (:attr:`ReplayPlayer.samples_sent`); None: a live source, which never ends.
+    received, skipped : int
+        Samples received, and dropped at the start (set-up backlog).
+    silent_s : float
+        Seconds since the last sample arrived.
+    quiet_s : float
+        Silence after which samples still missing at the end are given up.
+    lost : bool
+        The stream went away (after the end: the source withdrew it).
+    """
+    total = samples_sent() if samples_sent is not None else None
+    if total is None:
+        return None
+    missing = total - received - skipped
+    if missing > 0 and not lost and silent_s < quiet_s:
+        return None
+    return (f"end of the replay: {received} of its {total} samples decoded"
+            + (f" ({skipped} skipped at the start)" if skipped else "")
+            + (f"; {missing} never arrived" if missing > 0 else ""))
+
+
 class _LaggedOutlet:
     """Forwards to an outlet with every explicit timestamp moved ``lag`` seconds earlier."""
 
