@@ -67,8 +67,9 @@ def write_session_bids(
     subject, task, root = _label(subject, "subject"), _label(task, "task"), Path(root)
     try:
         raw = mne.io.read_raw_fif(fif, preload=True, verbose="error")
-    except (OSError, ValueError) as exc:
-        raise RecordingError(f"cannot write {fif} as BIDS: it is not a readable FIF recording ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - MNE raises anything on a damaged file; all mean "unreadable"
+        raise RecordingError(f"cannot write {fif} as BIDS: it is not a readable FIF recording "
+                             f"({type(exc).__name__}: {exc})") from exc
     # The EDF writer would turn BAD_ACQ_SKIP (a zero-length mark where samples were lost) into zeroed data.
     ann = raw.annotations
     raw.set_annotations(mne.Annotations(

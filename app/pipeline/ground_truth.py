@@ -4,7 +4,8 @@ When the input carries cue markers (a replayed file's annotations, a paradigm's 
 stream given with ``--markers``), each cue that names a class of a decoded head opens a
 *trial*: the imagery window ``[cue + window[0], cue + window[1])`` (seconds, LSL time),
 cut short by the next cue. The trial's decision is the class of the mean probability
-vector over the decisions stamped inside that window (the rule ``samba-calibrate`` uses
+vector over the decisions stamped inside that window (the published, smoothed
+probabilities: what the user and any LSL client saw) (the rule ``samba-calibrate`` uses
 offline: one decision per epoch from the tokens of its decision window), and every
 decision inside a window is also scored on its own (per-decision agreement).
 

@@ -40,3 +40,17 @@ def test_a_plain_session_is_recorded_from_the_file_menu(open_window, qtbot, tmp_
     qtbot.waitUntil(lambda: window.session.state == "stopped", timeout=WAIT_MS)
     raw = mne.io.read_raw_fif(out, verbose="error")
     assert raw.n_times > 160 and any(d.startswith("mi:") for d in raw.annotations.description)
+
+
+def test_an_untrained_head_is_listed_greyed_and_not_as_a_decoder(qtbot):
+    from app.gui.decoding_panel import DecodingPanel
+    from app.pipeline.heads import CheckpointHeads, HeadInfo
+
+    panel = DecodingPanel()
+    qtbot.addWidget(panel)
+    panel.show_model(CheckpointHeads("samba-base.samba", "pretrained", {
+        "mi": HeadInfo("mi", "trained", 0.6, 0.51), "distraction": HeadInfo("distraction", "untrained")}))
+    text = panel.model_info.text()
+    assert "samba-base.samba" in text and "not calibrated for this user" in text and "0.60" in text
+    assert 'color:#999">distraction: untrained — not decoded' in text
+    assert not panel.heads  # nothing is drawn as a decoder until decisions arrive, and never for distraction
