@@ -15,6 +15,7 @@ opens it on a replayed file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import signal
@@ -31,7 +32,10 @@ from .pipeline import (
     LivePipeline, PipelineConfig, PipelineError, ReplayPlayer, StreamSelector, demo_recording, list_streams,
     recover_recording,
 )
-from .pipeline.decoding import Decision
+from .pipeline.bids import write_session_bids
+from .pipeline.lsl_config import quiet_liblsl
+from .pipeline.decoding import DEFAULT_SMOOTHING_S, Decision
+from .pipeline.ground_truth import CueMap
 
 log = logging.getLogger("samba-live")
 
@@ -59,17 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--recover", metavar="FILE.partial", help="convert an interrupted recording to FIF and exit")
     p.add_argument("--stream-type", metavar="TYPE", help="LSL stream type to require (e.g. EEG); alone: the first such stream")
     p.add_argument("--source-id", metavar="ID", help="LSL source id to require (identifies a device across restarts)")
-    p.add_argument("--markers", metavar="NAME", help="name of an event-marker stream to record alongside")
+    p.add_argument("--markers", metavar="NAME",
+                   help="name of an event-marker stream (e.g. a paradigm's cues) to record alongside and to score "
+                   "decisions against")
+    p.add_argument("--cue-map", type=CueMap.parse, metavar="MARKER=CLASS,...",
+                   help="which markers cue which class, for scoring (default: EEGMMIDB's T1=left,T2=right; "
+                   "markers cue/<class> and class names are always understood)")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
                    help=f"model checkpoint (default: the shipped {SHIPPED_CHECKPOINT.parent.name}/{SHIPPED_CHECKPOINT.name})")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help=f"inference backend: fused numpy step, onnxruntime step or the torch reference "
                    f"(default: {DEFAULT_BACKEND})")
-    p.add_argument("--smoothing", type=float, default=0.0, metavar="S",
-                   help="time constant (s) of exponential smoothing of the probabilities (default: 0, off)")
+    p.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING_S, metavar="S",
+                   help="time constant (s) of exponential smoothing of the probabilities (default: "
+                   f"{DEFAULT_SMOOTHING_S:g}; 0 turns it off: faster, but the decision flips several times a second)")
     p.add_argument("--threshold", type=float, metavar="P",
                    help="emit a decision when a class probability rises to P (default: on every argmax change)")
     p.add_argument("--record", type=Path, metavar="OUT.fif", help="record raw EEG, markers and decisions to FIF")
+    p.add_argument("--record-bids", type=Path, metavar="DIR",
+                   help="also write the recorded session into the BIDS dataset DIR (EDF + events.tsv; without "
+                   "--record the FIF goes to DIR/sourcedata/)")
+    p.add_argument("--bids-subject", default="01", metavar="LABEL", help="BIDS subject label (default: 01)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--loop", action="store_true", help="with --replay: start over at the end of the file")
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --replay: playback speed (default: 1)")
@@ -81,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet-prefix", default="samba", metavar="PREFIX", help="prefix of the output stream names")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the stream (default: 10)")
     p.add_argument("--stats-every", type=float, default=5.0, metavar="S", help="seconds between status lines (default: 5)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, liblsl's INFO lines and the montage table at every start")
     return p
 
 
@@ -113,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("mne_lsl").setLevel(logging.WARNING)
+    if not args.verbose:
+        quiet_liblsl()
     try:
         if args.recover:
             return _recover(args)
@@ -152,37 +169,82 @@ def run_headless(args: argparse.Namespace) -> int:
     """Decode until --duration, the end of a replay, Ctrl-C or SIGTERM; log decisions and latency."""
     if args.replay is None and (args.loop or args.speed != 1.0):
         raise PipelineError("--loop and --speed apply to --replay only")
+    if args.record_bids is not None and args.record is None:
+        args.record = args.record_bids / "sourcedata" / time.strftime("samba-live-%Y%m%dT%H%M%S_raw.fif")
+        args.record.parent.mkdir(parents=True, exist_ok=True)
     if args.replay is None:
         player, config = None, PipelineConfig.from_args(args)
     else:
-        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop)
+        # Held until the decoder is attached: no opening second of the file is skipped.
+        player = ReplayPlayer(args.replay or demo_recording(), speed=args.speed, loop=args.loop, hold=True)
         markers = StreamSelector(name=player.marker_stream) if player.marker_stream else None
         config = PipelineConfig.from_args(
-            args, stream=StreamSelector.of_replay(player.name, player.source), markers=markers)
+            args, stream=StreamSelector.of_replay(player.name, player.source), markers=markers,
+            mains_hz=args.mains if args.mains is not None else player.line_freq)
         log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
-    pipeline = LivePipeline(config, on_decision=_log_decision)
+    pipeline = LivePipeline(config, on_decision=_log_decision,
+                            source_end=(lambda: player.samples_sent) if player is not None and not args.loop else None)
     stop_requested, previous_handler = _install_sigterm()
     try:
         if player is not None:
             player.start()
         pipeline.start()
-        log.info("%s", pipeline.snapshot().montage_report)
-        _supervise(pipeline, player, args, stop_requested)
-    except KeyboardInterrupt:
-        log.info("interrupted; stopping cleanly")
-    finally:
-        pipeline.stop()
         if player is not None:
-            player.stop()
+            player.release()
+        log.log(logging.INFO if args.verbose else logging.DEBUG, "%s", pipeline.snapshot().montage_report)
+        _supervise(pipeline, args, stop_requested)
+    except KeyboardInterrupt:
+        log.info("interrupted; stopping cleanly (the recording is being finished: wait for it)")
+    finally:
+        with _finishing(args.record):
+            pipeline.stop()
+            if player is not None:
+                player.stop()
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+    if args.record_bids is not None and pipeline.recording is not None:
+        path = write_session_bids(pipeline.recording.path, args.record_bids, args.bids_subject,
+                                  line_freq=config.mains_hz or None)
+        log.info("session written as BIDS: %s", path.fpath)
+    _final_summary(pipeline, player)
     if pipeline.error is not None:
         print(f"samba-live: error: {pipeline.error}", file=sys.stderr)
         return EXIT_RUNTIME
     return EXIT_OK
 
 
-def _supervise(pipeline: LivePipeline, player: ReplayPlayer | None, args, stop_requested: list[bool]) -> None:
+@contextlib.contextmanager
+def _finishing(record: Path | None):
+    """Further Ctrl-C (or SIGINT to the process group) cannot interrupt the clean stop.
+
+    The stop finishes the recording; interrupting it would leave only the partial files.
+    """
+    hint = (f"; if it cannot finish, the data stay in {record}.partial: samba-live --recover {record}.partial"
+            if record is not None else "")
+
+    def _refuse(*_):
+        log.warning("already stopping: finishing the recording first, please wait%s", hint)
+
+    try:
+        previous = signal.signal(signal.SIGINT, _refuse)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
+    """The last lines: counts and latency, then the accuracy against the input's cues (if any)."""
+    log.info("%s", _stats_line(pipeline, with_truth=False))
+    if pipeline.ground_truth is not None:
+        source = "the replay's annotations" if player is not None else "the marker stream"
+        log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())
+
+
+def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None:
     started = time.monotonic()
     next_stats = started + args.stats_every
     while pipeline.running and not stop_requested:
@@ -191,18 +253,18 @@ def _supervise(pipeline: LivePipeline, player: ReplayPlayer | None, args, stop_r
         if args.duration is not None and now - started >= args.duration:
             log.info("duration of %g s reached", args.duration)
             return
-        if player is not None and player.finished and pipeline.status in ("stream-lost", "stalled"):
-            log.info("end of the replay")
-            return
         if now >= next_stats:
             next_stats = now + args.stats_every
             log.info("%s", _stats_line(pipeline))
 
 
-def _stats_line(pipeline: LivePipeline) -> str:
+def _stats_line(pipeline: LivePipeline, with_truth: bool = True) -> str:
     lat = pipeline.latency.summary()
-    return (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
+    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
             f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
+    if with_truth and pipeline.ground_truth is not None and pipeline.ground_truth.scores():
+        line += "; " + pipeline.ground_truth.summary()
+    return line
 
 
 def _log_decision(d: Decision) -> None:

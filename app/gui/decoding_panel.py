@@ -1,4 +1,11 @@
-"""Decoding panel: class probabilities per model head (bars), their recent history, and the decision."""
+"""Decoding panel: class probabilities per model head (bars), their recent history, and the decision.
+
+Above the heads, which checkpoint decodes and what its metadata says of each head
+(calibrated for this user or not, evaluated accuracy); untrained heads are listed greyed,
+never drawn as decoders. When the input carries cues (a replay's annotations, a cue
+stream), the history shows them as vertical lines in the cued class's colour and each
+head shows its running accuracy against them (:mod:`app.pipeline.ground_truth`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from app.pipeline import PipelineSnapshot
+from app.pipeline.ground_truth import CueMap, HeadScore
+from app.pipeline.heads import CheckpointHeads
 
 #: Class colours, in head output order.
 CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -24,6 +33,12 @@ class HeadView:
         self.title = QLabel()
         self.decision = QLabel("—")
         self.decision.setStyleSheet("font-size: 18pt; font-weight: bold")
+        #: Running accuracy against the input's cues (hidden without cues).
+        self.accuracy = QLabel()
+        self.accuracy.setWordWrap(True)
+        self.accuracy.setStyleSheet("font-size: 9pt")
+        self.accuracy.setVisible(False)
+        self._cue_lines: list[pg.InfiniteLine] = []
         self.bars_plot = pg.PlotWidget(background="w")
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.setMenuEnabled(False)
@@ -72,6 +87,38 @@ class HeadView:
             for i, line in enumerate(self.lines):
                 line.setData(t[keep], history[keep, i])
 
+    def show_cues(self, cues: list[tuple[float, str]], newest: float) -> None:
+        """cues: (LSL time, class) of recent cues of this head's classes, drawn where they fall in the history."""
+        while len(self._cue_lines) < len(cues):
+            line = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.95, "color": "#333"})
+            self.history_plot.addItem(line)
+            self._cue_lines.append(line)
+        for i, line in enumerate(self._cue_lines):
+            if i >= len(cues) or cues[i][0] - newest < -HISTORY_S:
+                line.setVisible(False)
+                continue
+            t, cls = cues[i]
+            colour = CLASS_COLOURS[self.classes.index(cls) % len(CLASS_COLOURS)]
+            line.setPen(pg.mkPen(colour, width=2, style=pg.QtCore.Qt.DashLine))
+            line.label.setFormat(f"cue {cls}")
+            line.setValue(t - newest)
+            line.setVisible(True)
+
+    def show_score(self, score: HeadScore | None) -> None:
+        """The running accuracy against the cues, with its 95 % interval (None: no cue of this head yet)."""
+        self.accuracy.setVisible(score is not None)
+        if score is None:
+            return
+        t = score.trials
+        if not t.total:
+            self.accuracy.setText("vs cues: waiting for the first complete trial")
+            return
+        lo, hi = t.interval
+        per_class = ", ".join(f"{c} {s.correct}/{s.total}" for c, s in score.per_class.items())
+        self.accuracy.setText(
+            f"vs cues: <b>{t.accuracy:.0%}</b> of {t.total} trials (95% CI {lo:.0%}–{hi:.0%}, chance "
+            f"{score.chance:.0%}); {per_class}; {score.decisions.accuracy:.0%} of decisions agree")
+
 
 class DecodingPanel(QWidget):
     """One :class:`HeadView` per model head, the selected task first."""
@@ -81,11 +128,19 @@ class DecodingPanel(QWidget):
         self.grid = QGridLayout()
         self.grid.setColumnStretch(0, 2)
         self.grid.setColumnStretch(1, 3)
-        self.placeholder = QLabel("Probabilities appear here once decoding runs.")
+        self.placeholder = QLabel("Probabilities appear here once decoding runs. No amplifier? "
+                                  "File → Replay the demo recording (or run samba-live --replay).")
+        self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #666")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(QLabel("<b>Decoding</b>: class probabilities and decision"))
+        #: Which checkpoint decodes, calibrated or not, evaluated accuracy; untrained heads greyed.
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        self.model_info.setStyleSheet("font-size: 9pt")
+        self.model_info.setVisible(False)
+        layout.addWidget(self.model_info)
         layout.addWidget(self.placeholder)
         layout.addLayout(self.grid, 1)
         self.heads: dict[str, HeadView] = {}
@@ -95,6 +150,7 @@ class DecodingPanel(QWidget):
     def clear(self) -> None:
         """Remove every head (a new start: no stale probabilities stay on screen)."""
         self.heads = {}
+        self.model_info.setVisible(False)
         self._arrange()
 
     def set_task(self, task: str) -> None:
@@ -108,8 +164,24 @@ class DecodingPanel(QWidget):
             self.heads = {h: HeadView(h, c) for h, c in classes.items()}
             self._arrange()
         newest = max((float(t[-1]) for t in snap.history_times.values() if len(t)), default=0.0)
+        if snap.heads is not None:
+            self.show_model(snap.heads)
+        cue_map = CueMap()
         for head, view in self.heads.items():
             view.update(snap.probabilities[head], snap.history[head], snap.history_times[head], newest)
+            cues = [(m.time, c) for m in snap.recent_markers if (c := cue_map.class_of(m.text)) in view.classes]
+            view.show_cues(cues, newest)
+            view.show_score(snap.ground_truth.get(head))
+
+    def show_model(self, heads: CheckpointHeads) -> None:
+        """Which checkpoint decodes and what its metadata says of each head."""
+        lines = [f"<b>{heads.name}</b> ({heads.kind})"]
+        for name, info in heads.heads.items():
+            text = f"{name}: {info.describe()}"
+            lines.append(text if info.decoded else f'<span style="color:#999">{text} — not decoded</span>')
+        self.model_info.setText("<br>".join(lines))
+        self.model_info.setToolTip("\n".join(f"{n}: {i.note}" for n, i in heads.heads.items() if i.note))
+        self.model_info.setVisible(True)
 
     def decision(self) -> tuple[str, str, float] | None:
         """(head, class, probability) of the selected task's head, when known."""
@@ -133,6 +205,7 @@ class DecodingPanel(QWidget):
             top_layout.setContentsMargins(0, 0, 0, 0)
             top_layout.addWidget(view.title)
             top_layout.addWidget(view.decision)
+            top_layout.addWidget(view.accuracy)
             top_layout.addWidget(view.bars_plot, 1)
             self.grid.addWidget(top, row, 0)
             self.grid.addWidget(view.history_plot, row, 1)

@@ -62,7 +62,6 @@ class MainWindow(QMainWindow):
         self.session.replay_started.connect(self._on_replay_started)
         self.session.replay_failed.connect(self.report_error)
         self._replay_stream: str | None = None
-        self._replay_done_reported = False
         self._build()
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(int(1000 / self.options.refresh_hz))
@@ -87,6 +86,10 @@ class MainWindow(QMainWindow):
         self.stop_button.setEnabled(False)
         self.replay_button = QPushButton("Replay a recording…")
         self.replay_button.clicked.connect(self.choose_replay)
+        self.demo_button = QPushButton("No amplifier? Try the demo recording")
+        self.demo_button.setToolTip("Replays PhysioNet EEGMMIDB motor imagery (64 ch) as an LSL stream and decodes it; "
+                                    "the same as samba-live --replay")
+        self.demo_button.clicked.connect(lambda: self.start_replay(""))
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
         model_layout.addWidget(self.checkpoint_picker)
         model_layout.addLayout(buttons)
         model_layout.addWidget(self.replay_button)
+        model_layout.addWidget(self.demo_button)
         model_layout.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(stream_box, 3)
@@ -137,14 +141,15 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [110], Qt.Vertical)
         self.status = LiveStatusBar()
         self.setStatusBar(self.status)
-        self.status.set_state("idle: choose a stream and press Start")
+        self.status.set_state("idle: choose a stream and press Start (no amplifier? File → Replay the demo recording)")
         self._menus()
 
     def _menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, slot in (("Replay a recording…", self.choose_replay),
                            ("Replay the demo recording", lambda: self.start_replay("")),
-                           ("Open a checkpoint…", self.checkpoint_picker._browse)):
+                           ("Open a checkpoint…", self.checkpoint_picker._browse),
+                           ("Record a session…", self.record_session)):
             action = QAction(text, self)
             action.triggered.connect(slot)
             file_menu.addAction(action)
@@ -193,9 +198,22 @@ class MainWindow(QMainWindow):
     def start_decoding(self) -> None:
         self._start(None)
 
-    def _start(self, stream: StreamSelector | None) -> None:
+    def record_session(self, path: str | Path | None = None) -> None:
+        """Decode the selected stream (or the replay) and record it: raw EEG, markers and decisions.
+
+        ``path``: the ``.fif`` to write; None asks for it. What runs is restarted with the recording.
+        """
+        if path is None:
+            default = self.options.data_dir / "sessions" / time.strftime("%Y%m%d-%H%M%S-session_raw.fif")
+            default.parent.mkdir(parents=True, exist_ok=True)
+            path, _ = QFileDialog.getSaveFileName(self, "Record a session", str(default), "FIF recordings (*.fif)")
+            if not path:
+                return
+        self._start(None, record=Path(path))
+
+    def _start(self, stream: StreamSelector | None, record: Path | None = None) -> None:
         try:
-            request = self.build_request(stream=stream)
+            request = self.build_request(stream=stream, record=record)
         except ValueError as exc:
             self.report_error(str(exc))
             return
@@ -222,7 +240,6 @@ class MainWindow(QMainWindow):
     def start_replay(self, path: str | None, speed: float = 1.0, loop: bool = False) -> None:
         """Replay ``path`` ("" or None: the demo) and decode it as soon as it is on the network."""
         self.notices.add("info", f"starting a replay of {path or 'the demo recording'} at {speed:g}x")
-        self._replay_done_reported = False
         self.session.start_replay(path, speed, loop)
 
     def load_subject_checkpoint(self, path: Path) -> None:
@@ -246,9 +263,9 @@ class MainWindow(QMainWindow):
     def _sync_controls(self) -> None:
         """While a calibration run records, the stream, the model and start/stop belong to it."""
         recording = self.calibration_tab.stage in RECORDING_STAGES
-        self.start_button.setEnabled(not recording and self.session.state != STARTING)
+        self.start_button.setEnabled(not recording and self.session.state not in (STARTING, RUNNING))
         self.stop_button.setEnabled(not recording and self.session.state in (STARTING, RUNNING))
-        for w in (self.replay_button, self.checkpoint_picker, self.stream_picker):
+        for w in (self.replay_button, self.demo_button, self.checkpoint_picker, self.stream_picker):
             w.setEnabled(not recording)
 
     def _on_started(self, request: PipelineConfig) -> None:
@@ -290,10 +307,6 @@ class MainWindow(QMainWindow):
             self.notices.add(n.level, n.message, n.time)
             if n.level == "error":
                 self.banner.show_error(n.message)
-        replay = self.session.replay
-        if replay is not None and replay.finished and not self._replay_done_reported:
-            self._replay_done_reported = True
-            self.notices.add("info", "the replay reached the end of the recording")
         snap = self.session.snapshot()
         if snap is None:
             if self.session.state in (STARTING,):

@@ -9,6 +9,7 @@ and :meth:`LiveSession.drain_notices`, which only copy buffers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -16,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, Signal
 
-from app.pipeline import LivePipeline, Notice, PipelineConfig, PipelineSnapshot, ReplayPlayer, demo_recording
+from app.pipeline import LivePipeline, Notice, PipelineConfig, PipelineSnapshot, ReplayPlayer, StreamSelector, demo_recording
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,22 @@ class LiveSession(QObject):
     def _start(self, request: PipelineConfig) -> None:
         self._stop_pipeline()
         self._state = STARTING
-        pipeline = LivePipeline(request)
+        config, player = request, self._player
+        feeds = player is not None and config.stream.name == player.name
+        if feeds and config.markers is None and player.marker_stream:
+            # The replay's annotations are its ground truth: decisions are scored against them.
+            config = dataclasses.replace(config, markers=StreamSelector(name=player.marker_stream))
+        if feeds and config.mains_hz is None and player.line_freq:
+            config = dataclasses.replace(config, mains_hz=player.line_freq)  # the recording's mains sets the notch
+        pipeline = LivePipeline(config, source_end=(lambda: player.samples_sent) if feeds else None)
         try:
             pipeline.start()
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user as a message
             self._set_failed(describe_start_error(exc, request))
             return
+        finally:
+            if feeds:
+                player.release()  # held until the decoder is attached: no opening second is skipped
         with self._lock:
             self._pipeline = pipeline
         self._state = RUNNING
@@ -168,7 +179,7 @@ class LiveSession(QObject):
     def _start_replay(self, path, speed: float, loop: bool) -> None:
         self._stop_replay()
         try:
-            player = ReplayPlayer(path or demo_recording(), speed=speed, loop=loop).start()
+            player = ReplayPlayer(path or demo_recording(), speed=speed, loop=loop, hold=True).start()
         except Exception as exc:  # noqa: BLE001
             self.replay_failed.emit(f"cannot replay {path or 'the demo recording'}: {exc}")
             return

@@ -18,6 +18,8 @@ from .chain import MontageOptions
 from .config import PipelineConfig
 from .decoding import Decision, DecisionRule, DecodingConfig, ProbabilitySmoother
 from .errors import PipelineError, RecordingError, ReplayFileError, StreamNotFoundError, StreamRateError
+from .ground_truth import CueMap, GroundTruth, HeadScore
+from .heads import CheckpointHeads, HeadInfo, checkpoint_heads
 from .latency import LatencyStats
 from .notices import Notice
 from .pipeline import LivePipeline
@@ -27,9 +29,9 @@ from .snapshot import PipelineSnapshot
 from .streams import StreamLayout, StreamSelector, StreamSummary, list_streams
 
 __all__ = [
-    "AcquisitionConfig", "DEMO_RECORDING", "Decision", "DecisionRule", "DecodingConfig", "LatencyStats",
+    "AcquisitionConfig", "CheckpointHeads", "CueMap", "DEMO_RECORDING", "GroundTruth", "HeadInfo", "HeadScore", "Decision", "DecisionRule", "DecodingConfig", "LatencyStats",
     "LivePipeline", "MontageOptions", "Notice", "PipelineConfig", "PipelineError", "PipelineSnapshot",
     "ProbabilitySmoother", "RecordingError", "RecordingSummary", "ReplayFileError", "ReplayPlayer",
     "StreamLayout", "StreamNotFoundError", "StreamRateError", "StreamReader", "StreamSelector", "StreamSummary",
-    "demo_recording", "list_streams", "load_recording", "recover_recording",
+    "checkpoint_heads", "demo_recording", "list_streams", "load_recording", "recover_recording",
 ]

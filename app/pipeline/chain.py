@@ -23,6 +23,7 @@ from samba_core.preprocessing import PreprocessConfig
 from samba_core.quality import ChannelQuality
 
 from .errors import PipelineError
+from .heads import CheckpointHeads, checkpoint_heads
 from .conditioning import MaskChange, SignalConditioner, eeg_unit
 from .decoding import Decoder, DecodingConfig, TokenOutput
 from .notices import NoticeBoard
@@ -127,14 +128,32 @@ class DecodingChain:
         self.conditioner = SignalConditioner(
             preprocess, layout.physical_rate, eeg, self.labels, unit=self.declared_unit
         )
+        #: What the checkpoint says about each head; only trained ones are decoded.
+        self.heads: CheckpointHeads = checkpoint_heads(checkpoint)
+        if not self.heads.decoded:
+            raise PipelineError(
+                f"checkpoint {checkpoint.path}: none of its heads ({', '.join(self.heads.heads)}) was trained, so it "
+                "cannot decode; calibrate it for the user first (samba-calibrate, or the Calibration tab)"
+            )
+        self._report_heads()
         session = StreamingSession(checkpoint.model, self.montage.coords[eeg], backend=decoding.backend)
         self.model_rate = float(checkpoint.config.sample_rate)
-        self.decoder = Decoder(session, decoding, self.model_rate)
+        self.decoder = Decoder(session, decoding, self.model_rate, self.heads.decoded)
         self.clock = SampleClock(int(CLOCK_SECONDS * layout.physical_rate) + 4 * session.hop)
         self.paused = False
         #: Incremented at every reset of the model state (gap, re-attachment).
         self.segment = 0
         self._start_segment()
+
+    def _report_heads(self) -> None:
+        h = self.heads
+        lines = [f"{name}: {info.describe()}" for name, info in h.heads.items()]
+        self.notices.post("info", "heads", f"decoding with {h.name} ({h.kind}); " + "; ".join(lines)
+                          + (f"; not published: {', '.join(h.hidden)} (untrained)" if h.hidden else ""))
+        unknown = [name for name, info in h.heads.items() if info.status == "unknown"]
+        if unknown:
+            self.notices.post("warning", "heads", f"the checkpoint records no training of {', '.join(unknown)}: "
+                              "nothing says its decisions are better than chance")
 
     @property
     def classes(self) -> dict[str, tuple[str, ...]]:
@@ -177,6 +196,9 @@ class DecodingChain:
         change = self.conditioner.check_quality()
         if change is not None:
             self._apply_mask(change)
+        mains = self.conditioner.mains.verdict()
+        if mains is not None:
+            self.notices.post("warning", "mains", mains)
 
     def _apply_mask(self, change: MaskChange) -> None:
         bad = [f"{label} ({q.value})" for label, q in change.changed if q is not ChannelQuality.GOOD]

@@ -18,6 +18,7 @@ from samba_core.preprocessing import UNIT_TO_MICROVOLTS, OnlinePreprocessor, Pre
 from samba_core.quality import ChannelQuality, ChannelQualityMonitor, QualityConfig
 
 from .errors import PipelineError
+from .mains import MainsCheck
 
 #: MNE-LSL writes a channel's unit as its power-of-ten multiplier of the SI unit (V for EEG).
 _EXPONENT_UNITS = {0: "V", -3: "mV", -6: "uV", -9: "nV"}
@@ -110,6 +111,8 @@ class SignalConditioner:
         self._interval = max(1, int(round(quality_interval_s * input_rate)))
         self._min_fill = max(2, int(round(quality_config.min_fill_s * input_rate)))
         self.good = np.ones(n, dtype=bool)
+        #: Checks once, over the first seconds, that the notch is at the data's line noise.
+        self.mains = MainsCheck(input_rate, config.notch)
         #: Verdicts and detrended amplitudes (µV) of the last quality check, per channel.
         self.verdicts: tuple[tuple[ChannelQuality, ...], np.ndarray] = (
             (ChannelQuality.GOOD,) * n, np.full(n, np.nan))
@@ -135,7 +138,9 @@ class SignalConditioner:
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """chunk: (stream channels, n) in stream units -> (model channels, n_out) float32 µV."""
         self._since_check += chunk.shape[1]
-        return self.preprocessor.process(chunk[self.eeg_indices])
+        eeg = chunk[self.eeg_indices]
+        self.mains.add(eeg)
+        return self.preprocessor.process(eeg)
 
     def input_index_for_output(self, k: np.ndarray) -> np.ndarray:
         """Index (since reset) of the newest input sample behind output sample(s) ``k``."""

@@ -14,6 +14,7 @@ from .acquisition import AcquisitionConfig
 from .chain import MontageOptions
 from .decoding import DecodingConfig
 from .errors import PipelineError
+from .ground_truth import CueMap
 from .streams import StreamSelector
 
 
@@ -48,6 +49,9 @@ class PipelineConfig:
     mains_hz : float, optional
         Local mains frequency for the notch (50 or 60; 0 disables it), overriding the
         checkpoint's: the mains where a model was trained need not be the user's.
+    cue_map : CueMap, optional
+        How the marker stream's cues name classes, for scoring decisions against them
+        (default: EEGMMIDB's T1/T2 plus ``cue/<class>``; see :mod:`app.pipeline.ground_truth`).
     """
 
     stream: StreamSelector
@@ -62,6 +66,7 @@ class PipelineConfig:
     trace_seconds: float = 10.0
     history_tokens: int = 512
     mains_hz: float | None = None
+    cue_map: CueMap | None = None
 
     @classmethod
     def from_args(cls, args: Any, **overrides: Any) -> PipelineConfig:
@@ -73,7 +78,7 @@ class PipelineConfig:
             Parsed ``samba-live`` arguments (:func:`app.cli.build_parser`). Read: ``stream``,
             ``stream_type``, ``source_id``, ``markers``, ``checkpoint``, ``backend``,
             ``smoothing``, ``threshold``, ``timeout``, ``montage``, ``device``, ``allow_drop``,
-            ``mains``, ``outlet_prefix``, ``record``. An absent attribute, or None, keeps the
+            ``mains``, ``outlet_prefix``, ``record``, ``cue_map``. An absent attribute, or None, keeps the
             field's default.
         **overrides
             Fields that replace what ``args`` say, e.g. the ``stream`` and ``markers`` of a
@@ -100,7 +105,7 @@ class PipelineConfig:
         settings: dict[str, Any] = given(
             markers=StreamSelector(name=arg("markers")) if arg("markers") else None,
             record=Path(arg("record")) if arg("record") else None,
-            outlet_prefix=arg("outlet_prefix"), mains_hz=arg("mains"),
+            outlet_prefix=arg("outlet_prefix"), mains_hz=arg("mains"), cue_map=arg("cue_map"),
             decoding=DecodingConfig(**given(backend=arg("backend"), smoothing_s=arg("smoothing"),
                                             threshold=arg("threshold"))),
             acquisition=AcquisitionConfig(**given(resolve_timeout_s=arg("timeout"))),

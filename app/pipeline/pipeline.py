@@ -29,12 +29,14 @@ from .chain import DecodedTokens, DecodingChain, preprocess_config_of
 from .config import PipelineConfig
 from .decoding import Decision
 from .errors import PipelineError
+from .ground_truth import GroundTruth, TrialOutcome, trial_windows
 from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
 from .outlets import DecisionOutlets
 from .recording import RecordingWriter, recording_header
 from .recovery import RecordingSummary
+from .replay import end_of_source
 from .snapshot import DisplayBuffers, PipelineSnapshot
 from .streams import resolve_stream
 from .timing import Gap, GapDetector, RateMonitor
@@ -52,11 +54,16 @@ class LivePipeline:
         Already loaded checkpoint (default: load ``config.checkpoint`` at start).
     on_decision : callable, optional
         Called in the worker thread with every :class:`Decision`; keep it fast.
+    source_end : callable, optional
+        For a finite source (a replay): returns None while it plays, then the number of
+        samples it sent in all (e.g. :attr:`ReplayPlayer.samples_sent`). Once every one
+        has arrived (or the stream goes away after the end) the pipeline ends by itself
+        and says so, instead of reporting a lost stream.
     """
 
     def __init__(
         self, config: PipelineConfig, *, checkpoint: LoadedCheckpoint | None = None,
-        on_decision: Callable[[Decision], None] | None = None,
+        on_decision: Callable[[Decision], None] | None = None, source_end: Callable[[], int | None] | None = None,
     ) -> None:
         self.config = config
         self.notices = NoticeBoard()
@@ -68,6 +75,10 @@ class LivePipeline:
         self.recording: RecordingSummary | None = None
         self._checkpoint = checkpoint
         self._on_decision = on_decision
+        self._source_end = source_end
+        #: True once a finite source was decoded to its end.
+        self.ended = False
+        self._skipped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._status = "idle"
@@ -86,6 +97,8 @@ class LivePipeline:
         self.markers_received = 0
         self._pending_break: dict | None = None
         self._unit_reported = False
+        #: Decisions scored against the input's cue markers (None without a marker stream).
+        self.ground_truth: GroundTruth | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> LivePipeline:
@@ -112,11 +125,15 @@ class LivePipeline:
             self._display = DisplayBuffers(len(chain.labels), int(cfg.trace_seconds * layout.physical_rate),
                                            chain.classes, cfg.history_tokens)
             self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, layout.summary.name)
+            if cfg.markers is not None:
+                self.ground_truth = GroundTruth(chain.classes, cfg.cue_map,
+                                                trial_windows(self._checkpoint.metadata.provenance),
+                                                speed=layout.replay_speed)
             if cfg.record is not None:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
                 self._recorder = RecordingWriter(cfg.record, header, cfg.flush_interval_s)
-            skipped = self._reader.discard_backlog()
+            skipped = self._skipped = self._reader.discard_backlog()
         except BaseException:
             if self._recorder is not None:
                 self._recorder.discard()
@@ -188,9 +205,13 @@ class LivePipeline:
                 try:
                     data, ts = self._reader.pull(timeout=0.05)
                 except StreamLost:
+                    if self._at_source_end(lost=True):
+                        break
                     self._reattach()
                     continue
                 if ts.size == 0:
+                    if self._at_source_end():
+                        break
                     self._check_stale()
                     continue
                 received_at = local_clock()
@@ -211,6 +232,16 @@ class LivePipeline:
             if self._status != "error":
                 self._status = "stopped"
             self.notices.post("info", "stopped", self._stop_message())
+
+    def _at_source_end(self, lost: bool = False) -> bool:
+        """Whether a finite source has ended and all it sent is decoded (or never will be); says so once."""
+        silent = time.monotonic() - self._last_data
+        message = end_of_source(self._source_end, self.samples_received, self._skipped, silent,
+                                self.config.acquisition.stale_after_s, lost)
+        if message is not None:
+            self.ended = True
+            self.notices.post("info", "ended", message)
+        return message is not None
 
     def _ingest(self, data: np.ndarray, ts: np.ndarray, received_at: float) -> None:
         gaps = self._gaps.find(ts)
@@ -269,8 +300,16 @@ class LivePipeline:
                     "model_index": d.model_index, "sample_index": d.sample_index, "probs": d.probs,
                     "smoothed": d.smoothed, "markers": list(d.markers),
                 })
+            if self.ground_truth is not None:
+                self._score(self.ground_truth.add_decision(d.sample_time, d.smoothed))
             if self._on_decision is not None:
                 self._on_decision(d)
+
+    def _score(self, outcomes: list[TrialOutcome]) -> None:
+        for o in outcomes:
+            if self._recorder is not None:
+                self._recorder.add_event(o.to_event())
+            self.notices.post("info", "trial", o.describe())
 
     def _on_gap(self, gap: Gap, t: float) -> None:
         self._chain.new_segment()
@@ -344,6 +383,8 @@ class LivePipeline:
         for marker in self._markers.drain():
             self.markers_received += 1
             self._display.markers.append(marker)
+            if self.ground_truth is not None:
+                self.ground_truth.add_cue(marker.time, marker.text)
             if self._recorder is not None:
                 self._recorder.add_event({"kind": "marker", "t": marker.time, "text": marker.text})
 
@@ -365,6 +406,8 @@ class LivePipeline:
             self._markers.stop()
             self._poll_markers()
             self._markers = None
+        if self.ground_truth is not None:
+            self._score(self.ground_truth.finish())
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -382,7 +425,9 @@ class LivePipeline:
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
                 self.error = self.error or exc
                 self._status = "error"
-                self.notices.post("error", "recording", f"could not finish the recording: {exc}")
+                hint = "" if "--recover" in str(exc) else (
+                    f"; what was recorded is kept: samba-live --recover {recorder.paths.samples}")
+                self.notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
 
     def _stop_message(self) -> str:
         lat = self.latency.summary()
@@ -420,6 +465,7 @@ class LivePipeline:
             samples_received=self.samples_received, samples_lost=self.samples_lost, resets=self.resets,
             decisions=self.n_decisions, markers_received=self.markers_received,
             measured_rate=self._rate.last_rate, recent_markers=tuple(self._display.markers),
+            heads=chain.heads, ground_truth=self.ground_truth.scores() if self.ground_truth is not None else {},
         )
 
 

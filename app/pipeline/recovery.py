@@ -3,7 +3,9 @@
 The same conversion serves a clean stop and the recovery after a crash. The FIF holds
 every recorded channel in SI units, with annotations for the input markers (as sent,
 e.g. ``T1``), the decoder's discrete decisions (``mi:left``...) and discontinuities
-(``BAD_ACQ_SKIP`` where samples were lost or the stream was re-attached). The FIF's
+(``BAD_ACQ_SKIP`` where samples were lost or the stream was re-attached), and, where the
+input had cues, each scored trial at its cue (``trial/<head>/<true class>/<decided class>``,
+see :mod:`app.pipeline.ground_truth`). The FIF's
 samples are the received samples back to back, so an event is placed on the first
 sample at or after its LSL time. The per-token probabilities go to a tab-separated
 ``OUT.decisions.tsv`` with the FIF sample of each decision.
@@ -122,6 +124,9 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
     for e in gaps:
         onsets.append(e["t"])
         descriptions.append("BAD_ACQ_SKIP")
+    for e in (e for e in events if e.get("kind") == "trial"):  # scored against the cues: trial/<head>/<true>/<decided>
+        onsets.append(e["t"])
+        descriptions.append(f"trial/{e['head']}/{e['true']}/{e['predicted']}")
     samples = _sample_at(times, np.array(onsets, dtype=np.float64))
     raw.set_annotations(
         mne.Annotations(samples / rate, np.zeros(len(samples)), descriptions, orig_time=raw.info["meas_date"])

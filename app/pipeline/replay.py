@@ -19,6 +19,14 @@ stamp a sample once it exists, so the replay shifts every data and annotation ti
 back by one chunk period: the newest sample of each chunk is stamped with the moment it
 is pushed, and latencies measured on a replay are those of a live device.
 
+Lifecycle. A player made with ``hold=True`` creates its outlets at :meth:`~ReplayPlayer.start`
+but pushes nothing until :meth:`~ReplayPlayer.release`, so that a decoder can attach
+first and no opening second of the file is skipped; on release it also waits (briefly)
+for a reader of the annotation stream, so that the first cue is not sent to nobody.
+At the end of a non-looping file the outlets stay open until :meth:`~ReplayPlayer.stop`
+(deleting them at once could drop the last chunk in transit) and
+:attr:`~ReplayPlayer.samples_sent` tells a reader when it has received the whole file.
+
 Looping. The timestamps run on across the end of the file (no gap is seen), while the
 data jump from the last sample to the first, as if the amplifier had been moved; the
 player's chunk size is chosen not to divide the file length, which MNE-LSL 1.14's
@@ -28,11 +36,13 @@ player mishandles at the wrap (it re-sent the whole file as one chunk).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import mne
 import numpy as np
+from mne_lsl.lsl import local_clock
 from mne_lsl.player import PlayerLSL
 
 from samba_core.recordings import RecordingError, read_recording
@@ -110,17 +120,24 @@ class ReplayPlayer(PlayerLSL):
         never cross-talk).
     chunk_s : float
         Wall-clock duration of each pushed chunk (s).
+    hold : bool
+        Create the streams at :meth:`start` but push nothing until :meth:`release`.
     """
+
+    #: Seconds a released player waits for a reader of its annotation stream.
+    ANNOTATION_READER_WAIT_S = 5.0
 
     def __init__(
         self, recording: str | os.PathLike | mne.io.BaseRaw, *, speed: float = 1.0, loop: bool = False,
-        name: str | None = None, chunk_s: float = 0.01,
+        name: str | None = None, chunk_s: float = 0.01, hold: bool = False,
     ) -> None:
         if not (np.isfinite(speed) and speed > 0):
             raise ValueError(f"replay speed must be > 0 (1 = real time), got {speed!r}")
         raw = recording if isinstance(recording, mne.io.BaseRaw) else load_recording(recording)
         self.source = None if isinstance(recording, mne.io.BaseRaw) else Path(recording)
         self.source_rate = float(raw.info["sfreq"])
+        #: Mains frequency the recording declares (Hz), or None.
+        self.line_freq = float(raw.info["line_freq"]) if raw.info.get("line_freq") else None
         self.speed = float(speed)
         self.duration_s = raw.n_times / self.source_rate
         if self.speed != 1.0:
@@ -140,6 +157,23 @@ class ReplayPlayer(PlayerLSL):
             tag.append_child_value("speed", repr(self.speed))
             tag.append_child_value("source_rate", repr(self.source_rate))
         self._was_started = False
+        self.n_times = int(raw.n_times)
+        self._released = threading.Event()
+        if not hold:
+            self._released.set()
+        self._waited = self._stopping = False
+        self._ended = threading.Event()
+        self._ended_outlets: list = []
+
+    def release(self) -> ReplayPlayer:
+        """Begin pushing samples (a player made with ``hold=True`` waits for this)."""
+        self._released.set()
+        return self
+
+    @property
+    def samples_sent(self) -> int | None:
+        """Samples the whole file holds once a non-looping replay has pushed its last one, else None."""
+        return self.n_times if self._ended.is_set() else None
 
     @property
     def marker_stream(self) -> str | None:
@@ -147,7 +181,11 @@ class ReplayPlayer(PlayerLSL):
         return f"{self.name}-annotations" if self._annotations else None
 
     def _stream(self) -> None:
-        # Runs in the player's own thread, before its first push: wrapping here cannot race.
+        # Runs in the player's own thread, before each push: wrapping here cannot race.
+        if not self._waited:
+            self._wait_for_release()
+            if self._stopping:
+                return
         lag = self._streaming_delay or 0.0
         if self._outlet is not None and not isinstance(self._outlet, _LaggedOutlet):
             self._outlet = _LaggedOutlet(self._outlet, lag)
@@ -155,7 +193,24 @@ class ReplayPlayer(PlayerLSL):
             self._outlet_annotations = _LaggedOutlet(self._outlet_annotations, lag)
         super()._stream()
 
+    def _wait_for_release(self) -> None:
+        self._released.wait()
+        if self._stopping:
+            return
+        if self._outlet_annotations is not None:
+            self._outlet_annotations.wait_for_consumers(self.ANNOTATION_READER_WAIT_S)
+        self._waited = True
+        self._target_timestamp = local_clock()  # the clock starts now, not at start()
+
+    def _del_outlets(self) -> None:
+        if self._end_streaming:  # the natural end: keep the outlets until stop(), see the module docstring
+            self._ended_outlets = [getattr(self, "_outlet", None), getattr(self, "_outlet_annotations", None)]
+            self._ended.set()
+            return
+        super()._del_outlets()
+
     def start(self) -> ReplayPlayer:
+        self._waited = self._stopping = False
         super().start()
         self._was_started = True
         return self
@@ -163,13 +218,51 @@ class ReplayPlayer(PlayerLSL):
     @property
     def finished(self) -> bool:
         """True once a non-looping replay has played its last sample."""
-        return self._was_started and getattr(self, "_outlet", None) is None
+        return self._ended.is_set()
 
     def stop(self) -> ReplayPlayer:
-        """Stop playing (also fine after the replay ended by itself)."""
+        """Stop playing (also fine after the replay ended by itself); withdraws the streams."""
+        self._stopping = True
+        self._released.set()
         if self._executor is not None:
             super().stop()
+        for outlet in self._ended_outlets:
+            if outlet is not None:
+                try:
+                    outlet._del()
+                except Exception:  # noqa: BLE001 - a dead outlet may fail to close in liblsl; nothing to do
+                    pass
+        self._ended_outlets = []
         return self
+
+
+def end_of_source(samples_sent, received: int, skipped: int, silent_s: float, quiet_s: float,
+                  lost: bool = False) -> str | None:
+    """The message that a finite source was decoded to its end, or None while it is not.
+
+    Parameters
+    ----------
+    samples_sent : callable or None
+        Returns None while the source plays, then how many samples it sent in all
+        (:attr:`ReplayPlayer.samples_sent`); None: a live source, which never ends.
+    received, skipped : int
+        Samples received, and dropped at the start (set-up backlog).
+    silent_s : float
+        Seconds since the last sample arrived.
+    quiet_s : float
+        Silence after which samples still missing at the end are given up.
+    lost : bool
+        The stream went away (after the end: the source withdrew it).
+    """
+    total = samples_sent() if samples_sent is not None else None
+    if total is None:
+        return None
+    missing = total - received - skipped
+    if missing > 0 and not lost and silent_s < quiet_s:
+        return None
+    return (f"end of the replay: {received} of its {total} samples decoded"
+            + (f" ({skipped} skipped at the start)" if skipped else "")
+            + (f"; {missing} never arrived" if missing > 0 else ""))
 
 
 class _LaggedOutlet:
@@ -183,6 +276,10 @@ class _LaggedOutlet:
         if timestamp is not None:
             timestamp = np.asarray(timestamp, dtype=np.float64) - self._lag
             timestamp = float(timestamp) if timestamp.ndim == 0 else timestamp
+        if len(x) == 1:  # one annotation, or the file's last chunk of one sample
+            t = 0.0 if timestamp is None else float(np.ravel(timestamp)[-1])
+            self._inner.push_sample(x[0], timestamp=t, pushThrough=pushThrough)
+            return
         self._inner.push_chunk(x, timestamp=timestamp, pushThrough=pushThrough)
 
     def push_sample(self, x, timestamp: float = 0.0, pushThrough: bool = True) -> None:  # noqa: N803

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ground_truth import HeadScore
+from .heads import CheckpointHeads
 from .markers import Marker
 from .ring import TimedRing
 from .streams import StreamSummary
@@ -98,6 +100,11 @@ class PipelineSnapshot:
         Rate (Hz) of the timestamps over the last check window.
     recent_markers : tuple of Marker
         Last input markers received.
+    heads : CheckpointHeads or None
+        The checkpoint that decodes and the status of every head (untrained ones are not
+        in ``classes``).
+    ground_truth : dict head -> HeadScore
+        Running accuracy against the input's cue markers (empty without cues).
     """
 
     status: str
@@ -126,3 +133,5 @@ class PipelineSnapshot:
     recent_markers: tuple[Marker, ...]
     spatial_kind: str = "cdse"
     spatial_names: tuple[str, ...] = ()
+    heads: CheckpointHeads | None = None
+    ground_truth: dict[str, HeadScore] = field(default_factory=dict)

@@ -111,4 +111,5 @@ def test_distraction_blocks_are_recorded_with_their_durations(open_window, qtbot
     assert Counter(d for d, _ in blocks) == {"block/attentive": 2, "block/distracted": 2, "block/end": 4}
     np.testing.assert_allclose([dur for d, dur in blocks if d != "block/end"], 1.5, atol=1e-6)
     assert not (tmp_path / "subjects").exists() and "train it with samba-calibrate" in tab.status.text()
-    assert window.start_button.isEnabled()
+    # The controls are the user's again (Start while idle, Stop while decoding).
+    assert window.stream_picker.isEnabled() and (window.start_button.isEnabled() or window.stop_button.isEnabled())

@@ -1,0 +1,135 @@
+"""What a checkpoint's metadata says about each decoder head: trained, calibrated, how accurate.
+
+Only heads with evidence of training are decoders: their probabilities are published,
+logged and drawn. A head is
+
+- ``calibrated``: the checkpoint is a subject calibration (``samba-calibrate``, the GUI's
+  Calibration tab) of that head; its evaluated accuracy is the cross-validated balanced
+  accuracy of SAMBA in ``provenance["scores"]["samba"]``;
+- ``trained``: ``provenance["heads"][head]`` is a head-training report (see
+  :func:`samba_core.mi_head.train_mi_head`) with an evaluated ``mean_trial_accuracy``;
+- ``untrained``: the provenance says so (``"untrained: ..."``, written by
+  :func:`samba_core.pretraining.export.export_pretrained`), or it reports on other heads
+  but not on this one, or its report carries no evaluation;
+- ``unknown``: the checkpoint carries no head provenance at all (hand-made or older
+  checkpoints); decoded, with a warning that nothing says how good it is.
+
+For a subject calibration the other heads keep the status the base checkpoint gave them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from samba_core import LoadedCheckpoint
+
+DECODED = ("calibrated", "trained", "unknown")
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    """One head of a checkpoint.
+
+    Parameters
+    ----------
+    head : str
+    status : str
+        ``calibrated``, ``trained``, ``untrained`` or ``unknown`` (see the module docstring).
+    accuracy : float or None
+        Evaluated accuracy from the metadata (balanced accuracy for a calibration, mean
+        held-out trial accuracy for a trained head).
+    chance : float or None
+        Chance level of that evaluation, where recorded.
+    note : str
+        What the metadata says, for a tooltip or a log line.
+    """
+
+    head: str
+    status: str
+    accuracy: float | None = None
+    chance: float | None = None
+    note: str = ""
+
+    @property
+    def decoded(self) -> bool:
+        return self.status in DECODED
+
+    def describe(self) -> str:
+        """E.g. ``"calibrated for this user, evaluated accuracy 0.72 (chance 0.50)"``."""
+        what = {"calibrated": "calibrated for this user", "trained": "trained, not calibrated for this user",
+                "untrained": "untrained", "unknown": "not evaluated (no training record)"}[self.status]
+        if self.accuracy is not None:
+            what += f", evaluated accuracy {self.accuracy:.2f}"
+            if self.chance is not None:
+                what += f" (chance {self.chance:.2f})"
+        return what
+
+
+@dataclass(frozen=True)
+class CheckpointHeads:
+    """Which checkpoint decodes, and its heads.
+
+    Parameters
+    ----------
+    name : str
+        File name of the checkpoint.
+    kind : str
+        ``subject calibration`` or ``pretrained``.
+    heads : dict head -> HeadInfo
+    """
+
+    name: str
+    kind: str
+    heads: dict[str, HeadInfo]
+
+    @property
+    def decoded(self) -> tuple[str, ...]:
+        return tuple(h for h, info in self.heads.items() if info.decoded)
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        return tuple(h for h, info in self.heads.items() if not info.decoded)
+
+
+def checkpoint_heads(checkpoint: LoadedCheckpoint) -> CheckpointHeads:
+    """Read the status of every head of ``checkpoint`` from its metadata (see the module docstring)."""
+    prov = checkpoint.metadata.provenance or {}
+    names = list(checkpoint.metadata.classes or checkpoint.config.head_classes)
+    if prov.get("kind") == "subject-calibration":
+        base = (prov.get("base_checkpoint") or {}).get("provenance") or {}
+        heads = {h: _from_heads(h, base.get("heads")) for h in names}
+        task = prov.get("task")
+        if task in heads:
+            samba = (prov.get("scores") or {}).get("samba") or {}
+            acc = samba.get("balanced_accuracy")
+            n_classes = len((checkpoint.metadata.classes or {}).get(task, ())) or None
+            heads[task] = HeadInfo(task, "calibrated", _float(acc), 1.0 / n_classes if n_classes else None,
+                                   "subject calibration (cross-validated balanced accuracy)")
+        kind = "subject calibration"
+    else:
+        heads = {h: _from_heads(h, prov.get("heads")) for h in names}
+        kind = "pretrained" if prov.get("pretraining") else "checkpoint"
+    return CheckpointHeads(Path(str(checkpoint.path)).name, kind, heads)
+
+
+def _from_heads(head: str, reports: Mapping | None) -> HeadInfo:
+    if reports is None:
+        return HeadInfo(head, "unknown", note="the checkpoint records no head training")
+    report = reports.get(head)
+    if report is None:
+        return HeadInfo(head, "untrained", note="the checkpoint's training record does not mention this head")
+    if isinstance(report, str):
+        return HeadInfo(head, "untrained" if report.lower().startswith("untrained") else "unknown", note=report)
+    acc = _float(report.get("mean_trial_accuracy"))
+    if acc is None:
+        return HeadInfo(head, "untrained", note="its training record holds no evaluation")
+    return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")))
+
+
+def _float(v) -> float | None:
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,107 @@
+"""Honest outputs: only heads the checkpoint's metadata shows trained are decoded and published."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pylsl
+import pytest
+import torch
+
+import app.pipeline.recovery as recovery
+from app.pipeline import LivePipeline, PipelineConfig, PipelineError, StreamSelector
+from app.pipeline.heads import checkpoint_heads
+from helpers.lsl import SyntheticEEGSource, unique_name, wait_until
+from helpers.models import small_config
+from samba_core import CheckpointMetadata, Samba, load_checkpoint, save_checkpoint
+from samba_core.preprocessing import PreprocessConfig
+
+CLASSES = {"mi": ["left", "right"], "distraction": ["attentive", "distracted"]}
+MI_REPORT = {"kind": "within-subject", "mean_trial_accuracy": 0.6, "chance": 0.51, "config": {"window_s": [0.5, 4.0]}}
+UNTRAINED = "untrained: needs a head-training or calibration step"
+
+
+def fake(provenance: dict, name: str = "x.samba"):
+    return SimpleNamespace(path=name, metadata=SimpleNamespace(provenance=provenance, classes=CLASSES),
+                           config=SimpleNamespace(head_classes=CLASSES))
+
+
+@pytest.mark.parametrize(
+    ("provenance", "decoded", "status"),
+    [
+        ({"pretraining": {}, "heads": {"mi": MI_REPORT, "distraction": UNTRAINED}}, ("mi",), "trained"),
+        ({"pretraining": {}, "heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}, (), "untrained"),
+        ({"pretraining": {}, "heads": {"mi": {"kind": "x"}}}, (), "untrained"),  # a report without evaluation
+        ({}, ("mi", "distraction"), "unknown"),  # no training record at all
+        ({"kind": "subject-calibration", "task": "mi", "scores": {"samba": {"balanced_accuracy": 0.72}},
+          "base_checkpoint": {"provenance": {"heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}}},
+         ("mi",), "calibrated"),
+    ],
+)
+def test_head_status_comes_from_the_checkpoint_metadata(provenance, decoded, status):
+    heads = checkpoint_heads(fake(provenance))
+    assert heads.decoded == decoded
+    assert heads.heads["mi"].status == status
+    if status in ("trained", "calibrated"):
+        assert heads.heads["mi"].accuracy in (0.6, 0.72)
+        assert "calibrated for this user" in heads.heads["mi"].describe() or status == "trained"
+    assert "untrained" in heads.heads["distraction"].describe() or not provenance
+
+
+def save(path, provenance):
+    torch.manual_seed(0)
+    return save_checkpoint(path, Samba(small_config()).eval(), CheckpointMetadata(
+        sample_rate=256.0, preprocessing=PreprocessConfig().to_dict(), classes=CLASSES, provenance=provenance))
+
+
+def test_an_untrained_head_is_neither_published_nor_decided(tmp_path):
+    ckpt = load_checkpoint(save(tmp_path / "m.samba", {"heads": {"mi": MI_REPORT, "distraction": UNTRAINED}}))
+    source = SyntheticEEGSource(unique_name("eeg"))
+    prefix = unique_name("out")
+    decisions: list = []
+    pipeline = LivePipeline(PipelineConfig(StreamSelector(name=source.name), ckpt.path, outlet_prefix=prefix),
+                            checkpoint=ckpt, on_decision=decisions.append)
+    try:
+        pipeline.start()
+        assert wait_until(lambda: len(decisions) >= 5)
+        names = {s.name() for s in pylsl.resolve_streams(1.0)}
+        snap = pipeline.snapshot()
+    finally:
+        pipeline.stop()
+        source.stop()
+    assert f"{prefix}-mi" in names and f"{prefix}-decisions" in names and f"{prefix}-distraction" not in names
+    assert all(set(d.smoothed) == {"mi"} for d in decisions)
+    assert all(m.startswith("mi:") for d in decisions for m in d.markers)
+    assert list(snap.classes) == ["mi"] and snap.heads.hidden == ("distraction",)
+    assert "distraction" in " ".join(n.message for n in pipeline.notices.history("heads"))
+
+
+def test_a_checkpoint_without_any_trained_head_is_refused(tmp_path):
+    ckpt = load_checkpoint(save(tmp_path / "m.samba", {"heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}))
+    source = SyntheticEEGSource(unique_name("eeg"))
+    try:
+        with pytest.raises(PipelineError, match="none of its heads .* was trained.*calibrate"):
+            LivePipeline(PipelineConfig(StreamSelector(name=source.name), ckpt.path,
+                                        outlet_prefix=unique_name("out")), checkpoint=ckpt).start()
+    finally:
+        source.stop()
+
+
+def test_a_recording_that_cannot_be_finished_names_recover(tmp_path, checkpoint, monkeypatch):
+    def full_disk(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(recovery, "recover_recording", full_disk)
+    source = SyntheticEEGSource(unique_name("eeg"))
+    out = tmp_path / "r.fif"
+    pipeline = LivePipeline(PipelineConfig(StreamSelector(name=source.name), checkpoint.path, record=out,
+                                           outlet_prefix=unique_name("out")), checkpoint=checkpoint)
+    try:
+        pipeline.start()
+        assert wait_until(lambda: pipeline.samples_received > 256)
+    finally:
+        pipeline.stop()
+        source.stop()
+    message = pipeline.notices.history("recording")[-1].message
+    assert "No space left" in message and f"samba-live --recover {out}.partial" in message
+    assert (tmp_path / "r.fif.partial").stat().st_size > 0
