@@ -42,11 +42,16 @@ class AcquisitionConfig:
     resolve_timeout_s : float
         Seconds to wait for the stream at start.
     gap_periods, gap_min_s : float
-        A timestamp jump above ``max(gap_periods / rate, gap_min_s)`` is a gap: the model
-        state is reset and the missing samples are counted.
-    rate_window_s, rate_tolerance : float
-        The rate measured from timestamps over each window must be within this relative
-        tolerance of the declared rate.
+        A de-jittered stamp more than ``max(gap_periods / rate, gap_min_s)`` off the
+        stream's time line is suspect (see :mod:`.clockmap`).
+    settle_s : float
+        Seconds of samples that must stay off the line before a gap (model reset, samples
+        counted as lost) or a clock step is declared.
+    rate_window_s, rate_tolerance, rate_fail_s : float
+        Delivery is judged per window (see :class:`.timing.RateCheck`); decoding stops
+        when it is off by more than the tolerance for ``rate_fail_s`` in a row.
+    rate_warn : float
+        A measured rate this far (relative) from the declared one is reported.
     stale_after_s : float
         No sample for this long is reported (the stream may have stalled).
     reattach_poll_s : float
@@ -56,8 +61,11 @@ class AcquisitionConfig:
     resolve_timeout_s: float = 5.0
     gap_periods: float = 4.0
     gap_min_s: float = 0.02
+    settle_s: float = 0.25
     rate_window_s: float = 2.0
     rate_tolerance: float = 0.1
+    rate_fail_s: float = 10.0
+    rate_warn: float = 0.01
     stale_after_s: float = 1.0
     reattach_poll_s: float = 0.5
 
@@ -135,20 +143,30 @@ class StreamReader:
             data[:, 1:] = np.asarray(rest).T
         return data, np.concatenate([[ts], np.asarray(rest_ts, dtype=np.float64)])
 
-    def discard_backlog(self) -> int:
-        """Drop the samples queued so far (e.g. while the model was being built); returns how many.
+    def drain(self) -> tuple[np.ndarray, np.ndarray]:
+        """Everything queued so far (e.g. while the model was being built), without waiting.
 
-        Decoding a backlog would only produce stale decisions in a burst.
+        The pipeline records these samples but does not decode them: decoding a backlog
+        would only produce stale decisions in a burst.
+
+        Returns
+        -------
+        data : (channels, n) float64
+        timestamps : (n,) float64
         """
-        dropped = 0
+        parts, stamps = [], []
         try:
             while True:
-                _, ts = self.inlet.pull_chunk(timeout=0.0, max_samples=self._max_samples)
+                chunk, ts = self.inlet.pull_chunk(timeout=0.0, max_samples=self._max_samples)
                 if len(ts) == 0:
-                    return dropped
-                dropped += len(ts)
+                    break
+                parts.append(np.array(chunk, dtype=np.float64).T)
+                stamps.append(np.array(ts, dtype=np.float64))
         except LostError as exc:
             raise StreamLost(f"stream {self.layout.summary.name!r} was lost") from exc
+        if not parts:
+            return np.zeros((self.layout.summary.n_channels, 0)), np.zeros(0)
+        return np.concatenate(parts, axis=1), np.concatenate(stamps)
 
     def close(self) -> None:
         inlet, self.inlet = getattr(self, "inlet", None), None

@@ -28,7 +28,9 @@ from .acquisition import StreamLost, StreamReader
 from .chain import DecodedTokens, DecodingChain, preprocess_config_of
 from .config import PipelineConfig
 from .decoding import Decision
+from .clockmap import TimingEvent
 from .errors import PipelineError
+from .intake import Intake, Run
 from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
@@ -37,7 +39,6 @@ from .recording import RecordingWriter, recording_header
 from .recovery import RecordingSummary
 from .snapshot import DisplayBuffers, PipelineSnapshot
 from .streams import resolve_stream
-from .timing import Gap, GapDetector, RateMonitor
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class LivePipeline:
         self.resets = 0
         self.n_decisions = 0
         self.markers_received = 0
-        self._pending_break: dict | None = None
+        self._restart_due = False
+        self._stalled = False
         self._unit_reported = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -107,8 +109,7 @@ class LivePipeline:
             layout = self._reader.layout
             self._chain = DecodingChain(layout, self._checkpoint, preprocess, cfg.decoding, cfg.montage, self.notices)
             chain = self._chain
-            self._gaps = GapDetector(layout.nominal_rate, cfg.acquisition.gap_periods, cfg.acquisition.gap_min_s)
-            self._rate = RateMonitor(layout.nominal_rate, cfg.acquisition.rate_window_s, cfg.acquisition.rate_tolerance)
+            self._intake = Intake(layout.nominal_rate, layout.summary.n_channels, cfg.acquisition, layout.summary.name)
             self._display = DisplayBuffers(len(chain.labels), int(cfg.trace_seconds * layout.physical_rate),
                                            chain.classes, cfg.history_tokens)
             self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, layout.summary.name)
@@ -116,7 +117,7 @@ class LivePipeline:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
                 self._recorder = RecordingWriter(cfg.record, header, cfg.flush_interval_s)
-            skipped = self._reader.discard_backlog()
+            skipped = self._take_backlog()
         except BaseException:
             if self._recorder is not None:
                 self._recorder.discard()
@@ -130,7 +131,8 @@ class LivePipeline:
             f"attached to {layout.summary.name!r} ({layout.summary.n_channels} ch at {layout.physical_rate:g} Hz"
             + (f", replayed at {layout.replay_speed:g}x" if layout.replay_speed != 1 else "")
             + f"); {len(chain.labels)} EEG channels feed the model; outlets {', '.join(self._outlets.names)}"
-            + (f"; decoding starts now ({skipped} samples queued during set-up skipped)" if skipped else ""),
+            + (f"; decoding starts now ({skipped} samples queued during set-up recorded, not decoded)"
+               if skipped else ""),
         )
         self._last_data = time.monotonic()
         self._stalled = False
@@ -212,35 +214,54 @@ class LivePipeline:
                 self._status = "stopped"
             self.notices.post("info", "stopped", self._stop_message())
 
+    def _take_backlog(self) -> int:
+        """Record what queued up while the app was busy (start-up, re-attachment); decode from now on."""
+        data, ts = self._reader.drain()
+        self._intake.hold_off_decoding(ts.size)
+        if ts.size:
+            self._ingest(data, ts, local_clock())
+        return int(ts.size)
+
     def _ingest(self, data: np.ndarray, ts: np.ndarray, received_at: float) -> None:
-        gaps = self._gaps.find(ts)
-        self._rate.update(ts, f"stream {self._reader.layout.summary.name!r}")
+        runs, warnings = self._intake.add(data, ts, received_at)
         self.samples_received += ts.size
         if self.first_sample_time is None:
             self.first_sample_time = float(ts[0])
         self.last_sample_time = float(ts[-1])
-        start = 0
-        for gap in gaps:
-            if gap.position > start:
-                self._decode(data[:, start : gap.position], ts[start : gap.position], received_at)
-            self._on_gap(gap, float(ts[gap.position]))
-            start = gap.position
-        self._decode(data[:, start:], ts[start:], received_at)
+        for run in runs:
+            for event in run.events:
+                self._on_discontinuity(event, run)
+            if run.decode and run.times.size:
+                if self._restart_due:
+                    self._restart_due = False
+                    self._chain.new_segment()
+                    self.resets += 1
+                self._decode(run.data, run.times, run.received_at)
         # Bookkeeping after the decisions are out: none of it may delay them.
+        for message in warnings:
+            self.notices.post("warning", "rate", message)
+            self._record_event({"kind": "rate_warning", "t": float(ts[-1]), "message": message,
+                                "measured_rate": self._intake.rate.last_rate})
         if self._recorder is not None:
             self._recorder.add_samples(data, ts)
-            if self._pending_break is not None:
-                self._recorder.add_event({**self._pending_break, "t": float(ts[0])})
-        self._pending_break = None
         chain = self._chain
         scale = chain.conditioner.scale_to_uv
-        self._display.traces.append(data[chain.conditioner.eeg_indices] * (1.0 if np.isnan(scale) else scale), ts)
+        for run in runs:
+            if run.times.size:
+                self._display.traces.append(
+                    run.data[chain.conditioner.eeg_indices] * (1.0 if np.isnan(scale) else scale), run.times)
+
+    def _record_event(self, event: dict) -> None:
+        if self._recorder is not None:
+            self._recorder.add_event(event)
 
     def _decode(self, x: np.ndarray, t: np.ndarray, received_at: float) -> None:
         chain = self._chain
-        out = chain.process(x, t)
-        if out is not None:
-            self._publish(out, received_at)
+        step = max(1, int(chain.layout.physical_rate))  # a burst goes in 1 s pieces: the sample clock keeps 12 s
+        for a in range(0, t.size, step):
+            out = chain.process(x[:, a : a + step], t[a : a + step])
+            if out is not None:
+                self._publish(out, received_at)
         chain.check_channels()
         self._status = "paused" if chain.paused else ("stalled" if self._stalled else "running")
         self._report_unit()
@@ -272,18 +293,24 @@ class LivePipeline:
             if self._on_decision is not None:
                 self._on_decision(d)
 
-    def _on_gap(self, gap: Gap, t: float) -> None:
-        self._chain.new_segment()
-        self.resets += 1
-        if gap.jump_s > 0:
-            self.samples_lost += gap.lost
-            message = (f"gap of {gap.jump_s * 1e3:.0f} ms in the timestamps ({gap.lost} sample(s) lost); "
-                       "model state reset")
+    def _on_discontinuity(self, event: TimingEvent, run: Run) -> None:
+        """A gap or clock step before ``run``: the model restarts before the next decoded sample."""
+        self._restart_due = True
+        if event.kind == "gap":
+            self.samples_lost += event.lost
+            message = (f"{event.lost} sample(s) missing from {self._layout_name()!r} ({event.jump_s * 1e3:.0f} ms, "
+                       "from the timestamps); model state reset")
         else:
-            message = f"timestamps went back by {-gap.jump_s * 1e3:.0f} ms (source restarted?); model state reset"
+            direction = "back" if event.kind == "step_back" else "forward"
+            message = (f"the clock of {self._layout_name()!r} stepped {direction} by {abs(event.jump_s) * 1e3:.0f} ms "
+                       "(no sample missing); time line resynchronised, model state reset")
         self.notices.post("warning", "gap", message)
-        if self._recorder is not None:
-            self._recorder.add_event({"kind": "gap", "t": t, "lost": gap.lost, "jump_s": gap.jump_s})
+        t = float(run.times[0]) if run.times.size else self.last_sample_time
+        self._record_event({"kind": "gap" if event.kind == "gap" else "clock_step", "t": t, "sample": run.first,
+                            "lost": event.lost, "jump_s": event.jump_s, "step": event.kind})
+
+    def _layout_name(self) -> str:
+        return self._chain.layout.summary.name
 
     def _check_stale(self) -> None:
         silent = time.monotonic() - self._last_data
@@ -325,17 +352,18 @@ class LivePipeline:
             break
         if self._reader is None:  # stopped while waiting
             raise _Stopped()
-        self._chain.new_segment()
-        self._gaps.reset()
-        self._rate.reset()
-        self.resets += 1
         away = time.monotonic() - lost_at
-        self._pending_break = {"kind": "reattach", "lost": 0, "away_s": away}
+        self._record_event({"kind": "reattach", "t": self.last_sample_time, "sample": self._intake.n_received,
+                            "away_s": away})
+        self._restart_due = True
+        skipped = self._take_backlog()
         self._last_data = time.monotonic()
         self._stalled = False
         self._status = "running"
         self.notices.post(
-            "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset"
+            "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset; "
+            f"{skipped} sample(s) queued meanwhile recorded, not decoded (missing samples are counted from the "
+            "timestamps)",
         )
 
     def _poll_markers(self) -> None:
@@ -417,7 +445,7 @@ class LivePipeline:
             processing_latency=self.processing_latency.summary(),
             samples_received=self.samples_received, samples_lost=self.samples_lost, resets=self.resets,
             decisions=self.n_decisions, markers_received=self.markers_received,
-            measured_rate=self._rate.last_rate, recent_markers=tuple(self._display.markers),
+            measured_rate=self._intake.rate.last_rate, recent_markers=tuple(self._display.markers),
         )
 
 
