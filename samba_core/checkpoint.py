@@ -79,10 +79,13 @@ class CheckpointMetadata:
 
 @dataclass
 class LoadedCheckpoint:
+    """A verified checkpoint; ``sha256`` is its stored digest (identifies the checkpoint, e.g. in outlet metadata)."""
+
     model: Samba
     config: SambaConfig
     metadata: CheckpointMetadata
     path: Path
+    sha256: str = ""
 
 
 def _digest(state_dict: dict[str, torch.Tensor], header: dict[str, Any] | None = None) -> str:
@@ -215,7 +218,7 @@ def load_checkpoint(
             raise CheckpointError(
                 f"checkpoint {path} has no head {absent}; it provides {sorted(config.head_classes)}"
             )
-    return LoadedCheckpoint(model, config, metadata, path)
+    return LoadedCheckpoint(model, config, metadata, path, str(payload["sha256"]))
 
 
 def _verify(path: Path, payload: dict[str, Any]) -> None:

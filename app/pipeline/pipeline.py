@@ -34,7 +34,7 @@ from .intake import Intake, Run
 from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
-from .outlets import DecisionOutlets
+from .outlets import DecisionOutlets, OutletIdentity
 from .recording import RecordingWriter, recording_header
 from .recovery import RecordingSummary
 from .snapshot import DisplayBuffers, PipelineSnapshot
@@ -112,7 +112,9 @@ class LivePipeline:
             self._intake = Intake(layout.nominal_rate, layout.summary.n_channels, cfg.acquisition, layout.summary.name)
             self._display = DisplayBuffers(len(chain.labels), int(cfg.trace_seconds * layout.physical_rate),
                                            chain.classes, cfg.history_tokens)
-            self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, layout.summary.name)
+            identity = OutletIdentity(layout.summary.name, layout.summary.source_id, str(self._checkpoint.path),
+                                      self._checkpoint.sha256)
+            self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, identity)
             if cfg.record is not None:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
@@ -126,6 +128,8 @@ class LivePipeline:
             raise
         if cfg.markers is not None:
             self._markers = MarkerListener(cfg.markers).start()
+        for message in self._outlets.warnings:
+            self.notices.post("warning", "outlets", message)
         self.notices.post(
             "info", "attached",
             f"attached to {layout.summary.name!r} ({layout.summary.n_channels} ch at {layout.physical_rate:g} Hz"
