@@ -86,6 +86,8 @@ class LivePipeline:
         self.n_decisions = 0
         self.markers_received = 0
         self._restart_due = False
+        self._recording_reported = False
+        self._unrecorded_at_close = 0
         self._stalled = False
         self._unit_reported = False
 
@@ -248,6 +250,7 @@ class LivePipeline:
                                 "measured_rate": self._intake.rate.last_rate})
         if self._recorder is not None:
             self._recorder.add_samples(data, ts)
+            self._check_recorder()
         chain = self._chain
         scale = chain.conditioner.scale_to_uv
         for run in runs:
@@ -258,6 +261,24 @@ class LivePipeline:
     def _record_event(self, event: dict) -> None:
         if self._recorder is not None:
             self._recorder.add_event(event)
+
+    def _check_recorder(self) -> None:
+        """Say at once when samples stop being recorded (failed or stalled disk); decoding goes on."""
+        recorder = self._recorder
+        if self._recording_reported or not (recorder.error is not None or recorder.unrecorded_samples):
+            return
+        self._recording_reported = True
+        if recorder.error is not None:
+            message = recorder.failure_message()
+        else:
+            message = (f"the disk does not keep up with the recording to {recorder.paths.samples}: "
+                       f"{recorder.unrecorded_samples} sample(s) not recorded so far")
+        self.notices.post("error", "recording", message + "; decoding goes on")
+
+    @property
+    def samples_unrecorded(self) -> int:
+        """Samples received but not recorded (the recording's disk failed or could not keep up)."""
+        return self._recorder.unrecorded_samples if self._recorder is not None else self._unrecorded_at_close
 
     def _decode(self, x: np.ndarray, t: np.ndarray, received_at: float) -> None:
         chain = self._chain
@@ -405,6 +426,7 @@ class LivePipeline:
             self._outlets = None
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
+            self._unrecorded_at_close = recorder.unrecorded_samples
             try:
                 self.recording = recorder.close(finalize=True)
                 self.notices.post(
@@ -412,6 +434,7 @@ class LivePipeline:
                     f"samples, {self.recording.n_markers} markers, {self.recording.n_decisions} decisions)",
                 )
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
+                self._unrecorded_at_close = recorder.unrecorded_samples
                 self.error = self.error or exc
                 self._status = "error"
                 self.notices.post("error", "recording", f"could not finish the recording: {exc}")
@@ -419,7 +442,9 @@ class LivePipeline:
     def _stop_message(self) -> str:
         lat = self.latency.summary()
         return (
-            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, {self.resets} reset(s), "
+            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, "
+            + (f"{self.samples_unrecorded} not recorded, " if self.samples_unrecorded else "")
+            + f"{self.resets} reset(s), "
             f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms"
         )
 
