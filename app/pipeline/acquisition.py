@@ -19,6 +19,9 @@ latest data, which suits viewers, not exact accounting.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +29,7 @@ from mne_lsl.lsl import StreamInlet
 from mne_lsl.lsl._utils import LostError
 
 from .errors import PipelineError, StreamRateError
+from .notices import NoticeBoard
 from .streams import StreamLayout, StreamSelector, resolve_stream
 
 
@@ -175,3 +179,47 @@ class StreamReader:
                 inlet._del()  # disconnect now rather than at garbage collection
             except Exception:  # noqa: BLE001 - closing a dead inlet may fail in liblsl; nothing to do
                 pass
+
+
+def wait_for_return(selector: StreamSelector, layout: StreamLayout, stop: threading.Event, poll_s: float,
+                    on_poll: Callable[[], None], notices: NoticeBoard) -> StreamReader | None:
+    """Wait for a lost stream to come back with the same channels and rate.
+
+    Parameters
+    ----------
+    selector : StreamSelector
+    layout : StreamLayout
+        What the stream looked like before it was lost.
+    stop : threading.Event
+        Give up (return None) once set.
+    poll_s : float
+        Seconds per attempt.
+    on_poll : callable
+        Called at every attempt (e.g. to keep reading markers).
+    notices : NoticeBoard
+        Where "back but unusable" is reported.
+
+    Raises
+    ------
+    PipelineError
+        The stream came back with different channels or rate.
+    """
+    while not stop.is_set():
+        on_poll()
+        sinfo = resolve_stream(selector, timeout=poll_s, quiet=True)
+        if sinfo is None:
+            continue
+        try:
+            reader = StreamReader(sinfo)
+        except PipelineError as exc:
+            notices.post("warning", "lost", f"stream {layout.summary.name!r} is back but unusable: {exc}")
+            time.sleep(poll_s)
+            continue
+        if not layout.same_channels(reader.layout):
+            reader.close()
+            raise PipelineError(
+                f"stream {layout.summary.name!r} came back with different channels or rate; restart samba-live "
+                "to decode it with a montage resolved for the new layout"
+            )
+        return reader
+    return None

@@ -24,7 +24,7 @@ from mne_lsl.lsl import local_clock
 
 from samba_core import LoadedCheckpoint, load_checkpoint
 
-from .acquisition import StreamLost, StreamReader
+from .acquisition import StreamLost, StreamReader, wait_for_return
 from .chain import DecodedTokens, DecodingChain, preprocess_config_of
 from .config import PipelineConfig
 from .decoding import Decision
@@ -35,10 +35,10 @@ from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
 from .outlets import DecisionOutlets, OutletIdentity
-from .recording import RecordingWriter, recording_header
+from .recording import recording_header
 from .recovery import RecordingSummary
+from .session_recording import SessionRecording
 from .snapshot import DisplayBuffers, PipelineSnapshot
-from .streams import resolve_stream
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class LivePipeline:
         self._reader: StreamReader | None = None
         self._chain: DecodingChain | None = None
         self._outlets: DecisionOutlets | None = None
-        self._recorder: RecordingWriter | None = None
+        self._recorder: SessionRecording | None = None
         self._markers: MarkerListener | None = None
         self.samples_received = 0
         #: LSL times of the first and the latest sample received (None before any).
@@ -86,8 +86,7 @@ class LivePipeline:
         self.n_decisions = 0
         self.markers_received = 0
         self._restart_due = False
-        self._recording_reported = False
-        self._unrecorded_at_close = 0
+        self._finished_recorder: SessionRecording | None = None
         self._stalled = False
         self._unit_reported = False
 
@@ -120,7 +119,7 @@ class LivePipeline:
             if cfg.record is not None:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
-                self._recorder = RecordingWriter(cfg.record, header, cfg.flush_interval_s)
+                self._recorder = SessionRecording(cfg.record, header, cfg.flush_interval_s)
             skipped = self._take_backlog()
         except BaseException:
             if self._recorder is not None:
@@ -249,8 +248,10 @@ class LivePipeline:
             self._record_event({"kind": "rate_warning", "t": float(ts[-1]), "message": message,
                                 "measured_rate": self._intake.rate.last_rate})
         if self._recorder is not None:
-            self._recorder.add_samples(data, ts)
-            self._check_recorder()
+            self._recorder.samples(data, ts)
+            problem = self._recorder.new_problem()
+            if problem:
+                self.notices.post("error", "recording", problem)
         chain = self._chain
         scale = chain.conditioner.scale_to_uv
         for run in runs:
@@ -260,25 +261,13 @@ class LivePipeline:
 
     def _record_event(self, event: dict) -> None:
         if self._recorder is not None:
-            self._recorder.add_event(event)
-
-    def _check_recorder(self) -> None:
-        """Say at once when samples stop being recorded (failed or stalled disk); decoding goes on."""
-        recorder = self._recorder
-        if self._recording_reported or not (recorder.error is not None or recorder.unrecorded_samples):
-            return
-        self._recording_reported = True
-        if recorder.error is not None:
-            message = recorder.failure_message()
-        else:
-            message = (f"the disk does not keep up with the recording to {recorder.paths.samples}: "
-                       f"{recorder.unrecorded_samples} sample(s) not recorded so far")
-        self.notices.post("error", "recording", message + "; decoding goes on")
+            self._recorder.event(event)
 
     @property
     def samples_unrecorded(self) -> int:
         """Samples received but not recorded (the recording's disk failed or could not keep up)."""
-        return self._recorder.unrecorded_samples if self._recorder is not None else self._unrecorded_at_close
+        recorder = self._recorder or self._finished_recorder
+        return recorder.unrecorded_samples if recorder is not None else 0
 
     def _decode(self, x: np.ndarray, t: np.ndarray, received_at: float) -> None:
         chain = self._chain
@@ -309,12 +298,7 @@ class LivePipeline:
         self.n_decisions += len(decisions)
         for d in decisions:
             if self._recorder is not None:
-                self._recorder.add_event({
-                    "kind": "decision", "t": d.sample_time, "received_at": d.received_at, "pushed_at": d.pushed_at,
-                    "segment": d.segment,
-                    "model_index": d.model_index, "sample_index": d.sample_index, "probs": d.probs,
-                    "smoothed": d.smoothed, "markers": list(d.markers),
-                })
+                self._recorder.decision(d)
             if self._on_decision is not None:
                 self._on_decision(d)
 
@@ -355,26 +339,8 @@ class LivePipeline:
         self.notices.post("warning", "lost", f"stream {layout.summary.name!r} lost; waiting for it to come back")
         self._reader.close()
         self._reader = None
-        cfg = self.config.acquisition
-        while not self._stop.is_set():
-            self._poll_markers()
-            sinfo = resolve_stream(self.config.stream, timeout=cfg.reattach_poll_s, quiet=True)
-            if sinfo is None:
-                continue
-            try:
-                reader = StreamReader(sinfo)
-            except PipelineError as exc:
-                self.notices.post("warning", "lost", f"stream {layout.summary.name!r} is back but unusable: {exc}")
-                time.sleep(cfg.reattach_poll_s)
-                continue
-            if not layout.same_channels(reader.layout):
-                reader.close()
-                raise PipelineError(
-                    f"stream {layout.summary.name!r} came back with different channels or rate; restart samba-live "
-                    "to decode it with a montage resolved for the new layout"
-                )
-            self._reader = reader
-            break
+        self._reader = wait_for_return(self.config.stream, layout, self._stop, self.config.acquisition.reattach_poll_s,
+                                       self._poll_markers, self.notices)
         if self._reader is None:  # stopped while waiting
             raise _Stopped()
         away = time.monotonic() - lost_at
@@ -397,8 +363,7 @@ class LivePipeline:
         for marker in self._markers.drain():
             self.markers_received += 1
             self._display.markers.append(marker)
-            if self._recorder is not None:
-                self._recorder.add_event({"kind": "marker", "t": marker.time, "text": marker.text})
+            self._record_event({"kind": "marker", "t": marker.time, "text": marker.text})
 
     def _report_unit(self) -> None:
         if self._unit_reported:
@@ -409,8 +374,7 @@ class LivePipeline:
         self._unit_reported = True
         if self._chain.declared_unit is None:
             self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {unit}")
-        if self._recorder is not None:
-            self._recorder.add_event({"kind": "unit", "unit": unit})
+        self._record_event({"kind": "unit", "unit": unit})
 
     def _release(self) -> None:
         """Close everything this pipeline opened (worker exit or failed start)."""
@@ -425,16 +389,14 @@ class LivePipeline:
             self._outlets.close()
             self._outlets = None
         if self._recorder is not None:
-            recorder, self._recorder = self._recorder, None
-            self._unrecorded_at_close = recorder.unrecorded_samples
+            self._finished_recorder, self._recorder = self._recorder, None
             try:
-                self.recording = recorder.close(finalize=True)
+                self.recording = self._finished_recorder.finish()
                 self.notices.post(
                     "info", "recording", f"recording saved to {self.recording.path} ({self.recording.n_samples} "
                     f"samples, {self.recording.n_markers} markers, {self.recording.n_decisions} decisions)",
                 )
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
-                self._unrecorded_at_close = recorder.unrecorded_samples
                 self.error = self.error or exc
                 self._status = "error"
                 self.notices.post("error", "recording", f"could not finish the recording: {exc}")

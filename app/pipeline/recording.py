@@ -161,6 +161,11 @@ class RecordingWriter:
 
     # -- producer side (worker thread) -----------------------------------------------
     @property
+    def queued_bytes(self) -> int:
+        """Data waiting for the disk (bytes)."""
+        return self._queued_bytes
+
+    @property
     def error(self) -> BaseException | None:
         """The error that stopped the writer (None while it works)."""
         return self._error
