@@ -167,7 +167,7 @@ def count_recorded(path) -> dict[str, int]:
     counter = np.rint(raw.get_data(picks=[COUNTER])[0]).astype(np.int64)
     unique = np.unique(counter)
     return {
-        "recorded": int(counter.size), "lost": int(unique[-1] - unique[0] + 1 - unique.size),
+        "recorded": int(counter.size), "fif_rate_hz": float(raw.info["sfreq"]), "lost": int(unique[-1] - unique[0] + 1 - unique.size),
         "duplicated": int(counter.size - unique.size), "in_order": bool(np.all(np.diff(counter) > 0)),
     }
 

@@ -223,3 +223,43 @@ def wait_for_return(selector: StreamSelector, layout: StreamLayout, stop: thread
             )
         return reader
     return None
+
+
+class StallWatch:
+    """Says when a connected stream stops delivering without vanishing, and when it resumes.
+
+    Parameters
+    ----------
+    stream_name : str
+    stale_after_s : float
+        Seconds without a sample before the stream counts as stalled.
+    notices : NoticeBoard
+        Where ``stalled`` / ``resumed`` are posted.
+    """
+
+    def __init__(self, stream_name: str, stale_after_s: float, notices: NoticeBoard) -> None:
+        self.stream_name, self.stale_after_s, self.notices = stream_name, stale_after_s, notices
+        self.stalled = False
+        self.restart()
+
+    def restart(self) -> None:
+        """Data is flowing (again) from now: start, re-attachment."""
+        self._last_data = time.monotonic()
+        self.stalled = False
+
+    def data(self) -> None:
+        """A pull brought samples."""
+        self._last_data = time.monotonic()
+        if self.stalled:
+            self.stalled = False
+            self.notices.post("info", "resumed", f"data from {self.stream_name!r} resumed")
+
+    def idle(self) -> None:
+        """A pull brought nothing."""
+        silent = time.monotonic() - self._last_data
+        if not self.stalled and silent > self.stale_after_s:
+            self.stalled = True
+            self.notices.post(
+                "warning", "stalled", f"no data from {self.stream_name!r} for {silent:.1f} s; is the amplifier still "
+                "streaming?",
+            )

@@ -68,6 +68,15 @@ class TimingEvent:
     jump_s: float
     lost: int
 
+    def describe(self, stream_name: str) -> str:
+        """The event in words for the user."""
+        if self.kind == "gap":
+            return (f"{self.lost} sample(s) missing from {stream_name!r} ({self.jump_s * 1e3:.0f} ms, from the "
+                    "timestamps); model state reset")
+        direction = "back" if self.kind == "step_back" else "forward"
+        return (f"the clock of {stream_name!r} stepped {direction} by {abs(self.jump_s) * 1e3:.0f} ms (no sample "
+                "missing); time line resynchronised, model state reset")
+
 
 @dataclass
 class Released:

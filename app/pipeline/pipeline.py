@@ -7,9 +7,10 @@ their own threads, so disk and marker I/O never stall decoding. A GUI drives the
 through :meth:`LivePipeline.start` / :meth:`~LivePipeline.stop` and reads
 :meth:`~LivePipeline.snapshot` and :meth:`~LivePipeline.drain_notices` on its timer.
 
-The recurrent model state never runs across a discontinuity: a timestamp gap, the stream
-vanishing and coming back, or a restart of the source all reset it, with a notice and a
-count of the samples lost.
+Timestamps are de-jittered before any test (:mod:`.intake`, :mod:`.clockmap`); the
+recurrent model state never runs across a discontinuity: samples really missing, a clock
+step, or the stream vanishing and coming back all reset it, with a notice and an exact
+count of the samples lost. Backlogs (start-up, re-attachment) are recorded, not decoded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mne_lsl.lsl import local_clock
 
 from samba_core import LoadedCheckpoint, load_checkpoint
 
-from .acquisition import StreamLost, StreamReader, wait_for_return
+from .acquisition import StallWatch, StreamLost, StreamReader, wait_for_return
 from .chain import DecodedTokens, DecodingChain, preprocess_config_of
 from .config import PipelineConfig
 from .decoding import Decision
@@ -87,7 +88,6 @@ class LivePipeline:
         self.markers_received = 0
         self._restart_due = False
         self._finished_recorder: SessionRecording | None = None
-        self._stalled = False
         self._unit_reported = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -139,8 +139,7 @@ class LivePipeline:
             + (f"; decoding starts now ({skipped} samples queued during set-up recorded, not decoded)"
                if skipped else ""),
         )
-        self._last_data = time.monotonic()
-        self._stalled = False
+        self._watch = StallWatch(layout.summary.name, cfg.acquisition.stale_after_s, self.notices)
         self._status = "running"
         self._thread = threading.Thread(target=self._run, name="samba-pipeline", daemon=True)
         self._thread.start()
@@ -198,14 +197,11 @@ class LivePipeline:
                     self._reattach()
                     continue
                 if ts.size == 0:
-                    self._check_stale()
+                    self._watch.idle()
+                    self._status = "stalled" if self._watch.stalled else self._status
                     continue
                 received_at = local_clock()
-                self._last_data = time.monotonic()
-                if self._stalled:
-                    self._stalled = False
-                    self._status = "running"
-                    self.notices.post("info", "resumed", f"data from {self._reader.layout.summary.name!r} resumed")
+                self._watch.data()
                 self._ingest(data, ts, received_at)
         except _Stopped:
             pass
@@ -246,7 +242,7 @@ class LivePipeline:
         for message in warnings:
             self.notices.post("warning", "rate", message)
             self._record_event({"kind": "rate_warning", "t": float(ts[-1]), "message": message,
-                                "measured_rate": self._intake.rate.last_rate})
+                                "measured_rate": self._intake.rate.reported_rate})
         if self._recorder is not None:
             self._recorder.samples(data, ts)
             problem = self._recorder.new_problem()
@@ -277,7 +273,7 @@ class LivePipeline:
             if out is not None:
                 self._publish(out, received_at)
         chain.check_channels()
-        self._status = "paused" if chain.paused else ("stalled" if self._stalled else "running")
+        self._status = "paused" if chain.paused else "running"
         self._report_unit()
 
     def _publish(self, out: DecodedTokens, received_at: float) -> None:
@@ -305,31 +301,11 @@ class LivePipeline:
     def _on_discontinuity(self, event: TimingEvent, run: Run) -> None:
         """A gap or clock step before ``run``: the model restarts before the next decoded sample."""
         self._restart_due = True
-        if event.kind == "gap":
-            self.samples_lost += event.lost
-            message = (f"{event.lost} sample(s) missing from {self._layout_name()!r} ({event.jump_s * 1e3:.0f} ms, "
-                       "from the timestamps); model state reset")
-        else:
-            direction = "back" if event.kind == "step_back" else "forward"
-            message = (f"the clock of {self._layout_name()!r} stepped {direction} by {abs(event.jump_s) * 1e3:.0f} ms "
-                       "(no sample missing); time line resynchronised, model state reset")
-        self.notices.post("warning", "gap", message)
+        self.samples_lost += event.lost
+        self.notices.post("warning", "gap", event.describe(self._chain.layout.summary.name))
         t = float(run.times[0]) if run.times.size else self.last_sample_time
         self._record_event({"kind": "gap" if event.kind == "gap" else "clock_step", "t": t, "sample": run.first,
                             "lost": event.lost, "jump_s": event.jump_s, "step": event.kind})
-
-    def _layout_name(self) -> str:
-        return self._chain.layout.summary.name
-
-    def _check_stale(self) -> None:
-        silent = time.monotonic() - self._last_data
-        if not self._stalled and silent > self.config.acquisition.stale_after_s:
-            self._stalled = True
-            self._status = "stalled"
-            self.notices.post(
-                "warning", "stalled",
-                f"no data from {self._reader.layout.summary.name!r} for {silent:.1f} s; is the amplifier still streaming?",
-            )
 
     def _reattach(self) -> None:
         """The outlet vanished: report it, wait for it to come back, reset the model."""
@@ -348,8 +324,7 @@ class LivePipeline:
                             "away_s": away})
         self._restart_due = True
         skipped = self._take_backlog()
-        self._last_data = time.monotonic()
-        self._stalled = False
+        self._watch.restart()
         self._status = "running"
         self.notices.post(
             "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset; "
@@ -391,11 +366,7 @@ class LivePipeline:
         if self._recorder is not None:
             self._finished_recorder, self._recorder = self._recorder, None
             try:
-                self.recording = self._finished_recorder.finish()
-                self.notices.post(
-                    "info", "recording", f"recording saved to {self.recording.path} ({self.recording.n_samples} "
-                    f"samples, {self.recording.n_markers} markers, {self.recording.n_decisions} decisions)",
-                )
+                self.recording = self._finished_recorder.finish(self.notices)
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
                 self.error = self.error or exc
                 self._status = "error"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .decoding import Decision
+from .notices import NoticeBoard
 from .recording import RecordingWriter
 from .recovery import RecordingSummary
 
@@ -66,12 +67,21 @@ class SessionRecording:
         return (f"the disk does not keep up with the recording to {writer.paths.samples}: "
                 f"{writer.unrecorded_samples} sample(s) not recorded so far; decoding goes on")
 
-    def finish(self) -> RecordingSummary:
-        """Write what is queued and convert to FIF (raises RecordingError naming the partial file)."""
+    def finish(self, notices: NoticeBoard) -> RecordingSummary:
+        """Write what is queued, convert to FIF and say so.
+
+        Raises
+        ------
+        RecordingError
+            The disk failed; the message names the partial file and ``--recover ... --out``.
+        """
         try:
-            return self.writer.close(finalize=True)
+            summary = self.writer.close(finalize=True)
         finally:
             self.unrecorded_samples = self.writer.unrecorded_samples
+        notices.post("info", "recording", f"recording saved to {summary.path} ({summary.n_samples} samples, "
+                     f"{summary.n_markers} markers, {summary.n_decisions} decisions)")
+        return summary
 
     def discard(self) -> None:
         self.writer.discard()

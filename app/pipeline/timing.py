@@ -39,6 +39,8 @@ class RateCheck:
         self.window_s, self.tolerance, self.fail_after_s = window_s, tolerance, fail_after_s
         self.warn_above, self.min_fit_s = warn_above, min_fit_s
         self.last_rate: float | None = None
+        #: The measured rate (Hz) last reported as off the declared one (None: never reported).
+        self.reported_rate: float | None = None
         self._rate_warned = False
         self._bad_since: float | None = None
         self._window_start: float | None = None
@@ -69,6 +71,7 @@ class RateCheck:
         if off is not None and fit_span_s >= self.min_fit_s:
             if abs(off) > self.warn_above and not self._rate_warned:
                 self._rate_warned = True
+                self.reported_rate = measured_rate
                 warnings.append(
                     f"{stream_name} declares {self.nominal_rate:g} Hz but its samples arrive at {measured_rate:.2f} Hz "
                     f"({off:+.1%}); the recording keeps every sample's LSL time and uses the measured rate. "

@@ -131,7 +131,7 @@ def test_the_pipeline_keeps_decoding_and_says_what_is_not_recorded(tmp_path, che
     try:
         pipeline.start()
         assert wait_for(lambda: pipeline.n_decisions >= 5)
-        recorder = pipeline._recorder
+        recorder = pipeline._recorder.writer
         recorder._samples = FullDisk(recorder._samples, 0)
         assert wait_for(lambda: pipeline.notices.history("recording"))
         decided = pipeline.n_decisions

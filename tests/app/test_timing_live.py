@@ -25,3 +25,6 @@ def test_timing_fault_is_survived_and_counted_exactly(name, tmp_path, checkpoint
         assert r["lost"] == 0 and r["resets"] == 0
     if name.startswith("source_3pct"):
         assert "rate" in r["notices"]
+        assert abs(r["fif_rate_hz"] / (256.0 * 0.97) - 1) < 0.002  # recorded at the rate it really has
+    else:
+        assert r["fif_rate_hz"] == SCENARIOS[name]["source"].get("rate", 256.0)
