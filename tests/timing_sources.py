@@ -212,5 +212,8 @@ def run_scenario(name: str, checkpoint, checkpoint_path, folder, stream_name: st
         "stopped_by_error": None if pipeline.error is None else str(pipeline.error),
         "notices": sorted({n.code for n in pipeline.notices.history()}),
     }
-    result.update(count_recorded(out) if pipeline.recording is not None else {})
+    if pipeline.recording is not None:
+        result.update(count_recorded(out))
+        rows = np.genfromtxt(pipeline.recording.decisions_path, delimiter="\t", names=True, usecols=["fif_sample"])
+        result["decision_rows_in_order"] = bool(np.all(np.diff(np.atleast_1d(rows["fif_sample"])) >= 0))
     return result

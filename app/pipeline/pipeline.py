@@ -87,6 +87,7 @@ class LivePipeline:
         self.n_decisions = 0
         self.markers_received = 0
         self._restart_due = False
+        self._segment_row = 0  # recording row of the current segment's first decoded sample
         self._finished_recorder: SessionRecording | None = None
         self._unit_reported = False
 
@@ -237,6 +238,8 @@ class LivePipeline:
                     self._restart_due = False
                     self._chain.new_segment()
                     self.resets += 1
+                if self._chain.clock.n_samples == 0:
+                    self._segment_row = run.first
                 self._decode(run.data, run.times, run.received_at)
         # Bookkeeping after the decisions are out: none of it may delay them.
         for message in warnings:
@@ -294,7 +297,7 @@ class LivePipeline:
         self.n_decisions += len(decisions)
         for d in decisions:
             if self._recorder is not None:
-                self._recorder.decision(d)
+                self._recorder.decision(d, self._segment_row + d.sample_index)
             if self._on_decision is not None:
                 self._on_decision(d)
 

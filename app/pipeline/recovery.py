@@ -208,7 +208,7 @@ def _small_events(path: Path) -> dict:
             out["n_markers"] += 1
         elif kind == "decision":
             for m in e.get("markers", []):
-                onsets.append((e["t"], None))
+                onsets.append((e["t"], e.get("sample")))
                 descriptions.append(m)
                 out["n_decision_markers"] += 1
         elif kind in ("gap", "reattach", "clock_step"):
@@ -301,7 +301,7 @@ def _write_decisions(path: Path, events: Path, classes: dict, times: np.ndarray)
         writer.writerow(columns)
         n = 0
         for e in _iter_events(events, "decision"):
-            sample = _sample_at(times, np.array([e["t"]]))[0]
+            sample = _place(times, [(e["t"], e.get("sample"))])[0]
             n += 1
             raw_p = [p for h in heads for p in e["probs"][h]]
             smooth_p = [p for h in heads for p in e["smoothed"][h]]

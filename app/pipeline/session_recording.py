@@ -49,9 +49,11 @@ class SessionRecording:
     def event(self, event: dict[str, Any]) -> None:
         self.writer.add_event(event)
 
-    def decision(self, d: Decision) -> None:
+    def decision(self, d: Decision, row: int) -> None:
+        """A decision; ``row`` is the recording row of its newest input sample."""
         self.writer.add_event({
-            "kind": "decision", "t": d.sample_time, "received_at": d.received_at, "pushed_at": d.pushed_at,
+            "kind": "decision", "t": d.sample_time, "sample": int(row), "received_at": d.received_at,
+            "pushed_at": d.pushed_at,
             "segment": d.segment, "model_index": d.model_index, "sample_index": d.sample_index, "probs": d.probs,
             "smoothed": d.smoothed, "markers": list(d.markers),
         })

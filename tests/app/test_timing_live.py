@@ -17,6 +17,7 @@ def test_timing_fault_is_survived_and_counted_exactly(name, tmp_path, checkpoint
     assert r["duplicated"] == 0 and r["in_order"]
     assert r["recorded"] == r["received"]  # every sample received is recorded, backlogs included
     assert r["stamped_ahead_of_clock"] == 0
+    assert r["decision_rows_in_order"]  # placed on the recorded samples they used, even after a clock step
     if name.startswith("gap_of_40"):
         assert r["lost"] == 40
     if name.startswith("outage"):
