@@ -155,6 +155,7 @@ SCENARIOS: dict[str, dict] = {
     "clock_step_forward_30s_push_stamped": dict(source=dict(stamping="push"), fault=("step_clock", 30.0)),
     "source_3pct_slower_than_declared": dict(source=dict(actual_rate=256.0 * 0.97), fault=None),
     "gap_of_40_samples_push_stamped": dict(source=dict(rate=300.0, packet=9, stamping="push"), fault=("skip", 40)),
+    "gap_of_3_samples_source_stamped": dict(source=dict(), fault=("skip", 3)),
     "outage_5s_then_reattach": dict(source=dict(), fault=("outage", 5.0)),
 }
 

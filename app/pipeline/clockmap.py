@@ -12,7 +12,10 @@ fit of timestamp against sample count), with the parts a decoder needs on top:
   line is fitted (least squares) through the least-delayed sample of each block of
   ``block_s`` seconds over the last ``fit_blocks`` blocks: the lower envelope of the
   stamps, insensitive to packetisation and bursts. ``1 / T`` is the measured rate.
-- **Deviation test.** A sample more than ``tolerance_s`` off the line is *suspect*. It and
+- **Deviation test.** A sample more than the tolerance off the line is *suspect*. The
+  tolerance adapts to the stream: three times the largest spread of the stamps within a
+  block over the last 5 s, between ``floor_s`` (a single missing sample is seen on a
+  cleanly stamped stream) and ``tolerance_s`` (jittery push-time stamps). It and
   the samples after it are held back (not released) until the evidence settles:
 
   * a later sample comes back within the tolerance: jitter or a backlog burst stamped
@@ -106,7 +109,9 @@ class ClockMap:
     nominal_rate : float
         Declared rate (Hz).
     tolerance_s : float
-        Largest distance (s) from the line that counts as jitter.
+        Largest tolerance (s): a distance from the line beyond it is never jitter.
+    floor_s : float, optional
+        Smallest tolerance (s); default ``max(0.6 / nominal_rate, 2 ms)``.
     settle_s : float
         Seconds (of arrival time) during which samples must stay off the line before a
         gap or step is declared (the decoding delay added at a discontinuity, and only
@@ -118,9 +123,12 @@ class ClockMap:
     """
 
     def __init__(self, nominal_rate: float, tolerance_s: float, settle_s: float = 0.25, block_s: float = 0.1,
-                 fit_blocks: int = 100) -> None:
+                 fit_blocks: int = 100, floor_s: float | None = None) -> None:
         self.nominal_rate = float(nominal_rate)
         self.tolerance_s = float(tolerance_s)
+        self.floor_s = max(0.6 / self.nominal_rate, 0.002) if floor_s is None else float(floor_s)
+        self._spreads: deque[float] = deque(maxlen=50)  # max - min stamp excess within recent blocks
+        self._block_high = -np.inf
         self.settle_s = float(settle_s)
         self.block_n = max(2, int(round(block_s * self.nominal_rate)))
         self._points: deque[tuple[int, float]] = deque(maxlen=int(fit_blocks))
@@ -148,6 +156,13 @@ class ClockMap:
         if len(self._points) < 2:
             return 0.0
         return (self._points[-1][0] - self._points[0][0]) / self.nominal_rate
+
+    @property
+    def tolerance(self) -> float:
+        """Current tolerance (s): the configured one until 5 blocks were seen, then adapted to the jitter."""
+        if len(self._spreads) < 5:
+            return self.tolerance_s
+        return max(self.floor_s, min(self.tolerance_s, 3.0 * max(self._spreads)))
 
     @property
     def pending(self) -> int:
@@ -196,15 +211,16 @@ class ClockMap:
                 chunks.append(self._take(n))
                 released += n
                 continue
+            tolerance = self.tolerance
             dev = self._ts - self.line(self._count + np.arange(self.pending))
-            outside = np.abs(dev) > self.tolerance_s
+            outside = np.abs(dev) > tolerance
             if not outside[0]:
                 n = int(np.argmax(outside)) if outside.any() else self.pending
                 chunks.append(self._take(n))
                 released += n
                 continue
             side = np.sign(dev[0])
-            back = np.flatnonzero(side * dev <= self.tolerance_s)
+            back = np.flatnonzero(side * dev <= tolerance)
             if back.size:  # returned to the line: a burst or jitter, not a discontinuity
                 n = int(back[0])
                 chunks.append(self._take(n, fit=False))
@@ -238,6 +254,7 @@ class ClockMap:
         self._points = deque(((i, t + shift) for i, t in self._points), maxlen=self._points.maxlen)
         self._t_ref += shift
         self._block = None if self._block is None else (self._block[0], self._block[1] + shift)
+        self._block_high += shift
         self._arrivals.clear()
         self._last_time = -np.inf
 
@@ -273,12 +290,15 @@ class ClockMap:
             k = a + int(np.argmin(excess[a:b]))
             point = (int(index[k]), float(ts[k]))
             if self._block is not None and self._block[0] // self.block_n != blocks[a]:
+                self._spreads.append(self._block_high - (self._block[1] - self._block[0] * nominal))
                 self._points.append(self._block)
                 self._block = None
+                self._block_high = -np.inf
                 if len(self._points) >= 2:
                     self._fit()
             if self._block is None or excess[k] < self._block[1] - self._block[0] * nominal:
                 self._block = point
+            self._block_high = max(self._block_high, float(excess[a:b].max()))
 
     def _fit(self) -> None:
         """Least squares through the block points, then again through those on or below the first line.

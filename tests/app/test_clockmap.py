@@ -58,8 +58,10 @@ def test_packets_and_bursts_are_not_gaps(rate, packet, stamping):
     assert cm.pending == 0 and np.all(np.diff(times) >= 0)
 
 
-@pytest.mark.parametrize("stamping", ["source", "push"])
-@pytest.mark.parametrize("n_lost", [7, 40, 257])  # above the 20 ms tolerance (6 samples)
+@pytest.mark.parametrize("stamping, n_lost", [
+    ("source", 1), ("source", 2), ("source", 40), ("source", 257),  # clean stamps: even one sample is seen
+    ("push", 7), ("push", 40), ("push", 257),  # 27 ms of push jitter: from the 20 ms tolerance up (6 samples)
+])
 def test_gaps_are_counted_exactly(stamping, n_lost):
     _, events, lost, _ = simulate(300.0, 9, 250, stamping, faults={100: ("skip", n_lost), 180: ("skip", 3 * n_lost)})
     assert [e[1] for e in events] == ["gap", "gap"]

@@ -18,8 +18,8 @@ def test_timing_fault_is_survived_and_counted_exactly(name, tmp_path, checkpoint
     assert r["recorded"] == r["received"]  # every sample received is recorded, backlogs included
     assert r["stamped_ahead_of_clock"] == 0
     assert r["decision_rows_in_order"]  # placed on the recorded samples they used, even after a clock step
-    if name.startswith("gap_of_40"):
-        assert r["lost"] == 40
+    if name.startswith("gap_of_"):
+        assert r["lost"] == SCENARIOS[name]["fault"][1]
     if name.startswith("outage"):
         assert r["lost"] > 0 and "reattached" in r["notices"]
     if name.startswith(("packets", "hiccup", "source_3pct")):
