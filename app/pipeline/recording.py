@@ -19,7 +19,9 @@ converts it onto another disk. Killing the process (even with
 SIGKILL) therefore loses at most the last flush interval plus what was still queued,
 well under a second; an interrupted last row or line is ignored on recovery. A clean
 stop drains everything and converts the partial files into ``OUT.fif`` (EEG and markers
-as annotations) plus ``OUT.decisions.tsv`` (one row per decision) and removes them;
+as annotations) plus ``OUT.decisions.tsv`` (one row per decision) and
+``OUT.lsl_times.npy`` (every sample's LSL time, so the time map can always be rebuilt)
+and removes them;
 :func:`app.pipeline.recovery.recover_recording` does the same conversion after a crash
 (``samba-live --recover OUT.fif.partial``).
 """
@@ -78,6 +80,12 @@ class PartialPaths:
         """The decisions table written next to the final FIF."""
         stem = self.final.name[: -len(".fif")] if self.final.name.endswith(".fif") else self.final.name
         return self.final.with_name(stem + ".decisions.tsv")
+
+    @property
+    def lsl_times(self) -> Path:
+        """The LSL time of every sample of the final FIF (float64 .npy), written next to it."""
+        stem = self.final.name[: -len(".fif")] if self.final.name.endswith(".fif") else self.final.name
+        return self.final.with_name(stem + ".lsl_times.npy")
 
     def all_partial(self) -> list[Path]:
         return [self.samples, self.header, self.events]

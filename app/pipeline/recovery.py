@@ -7,7 +7,7 @@ e.g. ``T1``), the decoder's discrete decisions (``mi:left``...) and discontinuit
 samples are the received samples back to back, so an event is placed on the first
 sample at or after its LSL time (or on the recorded sample an event names). The
 per-token probabilities go to a tab-separated ``OUT.decisions.tsv`` with the FIF sample
-of each decision.
+of each decision, and the raw LSL time of every sample to ``OUT.lsl_times.npy``.
 
 Memory stays bounded: the samples file is memory-mapped and read by MNE one buffer at a
 time while it writes the FIF (:class:`PartialRaw`), and the events file is streamed. Only
@@ -55,6 +55,8 @@ class RecordingSummary:
     ----------
     path, decisions_path : Path
         The FIF file and the decisions table.
+    lsl_times_path : Path
+        (n_samples,) float64 .npy: the raw LSL time of every FIF sample.
     n_samples : int
         Samples per channel in the FIF.
     n_markers, n_decisions, n_decision_markers, n_gaps : int
@@ -68,6 +70,7 @@ class RecordingSummary:
     n_decisions: int
     n_decision_markers: int
     n_gaps: int
+    lsl_times_path: Path | None = None
 
 
 class PartialRaw(mne.io.BaseRaw):
@@ -155,11 +158,11 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
     summary = {
         "stream": header.get("stream"), "checkpoint": header.get("checkpoint"), "classes": header.get("classes"),
         "first_sample_lsl_time": float(times[0]), "samples_lost": small["lost"], "declared_rate": header.get("rate"),
-        "decisions_file": _decisions_path(final).name,
+        "decisions_file": _decisions_path(final).name, "lsl_times_file": PartialPaths(final).lsl_times.name,
     }
     with raw.info._unlock():
         raw.info["description"] = json.dumps({"samba_live": summary})
-    decisions_path = _decisions_path(final)
+    decisions_path, times_path = _decisions_path(final), PartialPaths(final).lsl_times
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
@@ -167,8 +170,9 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
             warnings.simplefilter("ignore", RuntimeWarning)
             raw.save(final, overwrite=True, verbose="error")
         n_decisions = _write_decisions(decisions_path, paths.events, header.get("classes") or {}, times)
+        np.save(times_path, times)
     except OSError as exc:
-        for written in (final, decisions_path):
+        for written in (final, decisions_path, times_path):
             if written.is_file():  # a half-written file, never a device
                 written.unlink()
         raise RecordingError(
@@ -181,7 +185,7 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
         for p in paths.all_partial():
             p.unlink(missing_ok=True)
     return RecordingSummary(final, decisions_path, n_rows, small["n_markers"], n_decisions, small["n_decision_markers"],
-                            small["n_gaps"])
+                            small["n_gaps"], times_path)
 
 
 def _read_times(path: Path, dtype: np.dtype, n_rows: int, block: int = 1 << 16) -> np.ndarray:
