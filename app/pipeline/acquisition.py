@@ -46,8 +46,9 @@ class AcquisitionConfig:
     resolve_timeout_s : float
         Seconds to wait for the stream at start.
     gap_periods, gap_min_s : float
-        A de-jittered stamp more than ``max(gap_periods / rate, gap_min_s)`` off the
-        stream's time line is suspect (see :mod:`.clockmap`).
+        Largest jitter tolerance, ``max(gap_periods / rate, gap_min_s)``: a stamp further
+        off the stream's time line is always suspect; the tolerance shrinks to the
+        stream's own jitter when it is cleaner (see :mod:`.clockmap`).
     settle_s : float
         Seconds of samples that must stay off the line before a gap (model reset, samples
         counted as lost) or a clock step is declared.

@@ -12,32 +12,31 @@ fit of timestamp against sample count), with the parts a decoder needs on top:
   line is fitted (least squares) through the least-delayed sample of each block of
   ``block_s`` seconds over the last ``fit_blocks`` blocks: the lower envelope of the
   stamps, insensitive to packetisation and bursts. ``1 / T`` is the measured rate.
-- **Deviation test.** A sample more than the tolerance off the line is *suspect*. The
+- **Deviation test.** A sample further off the line than the tolerance is *suspect*. The
   tolerance adapts to the stream: three times the largest spread of the stamps within a
   block over the last 5 s, between ``floor_s`` (a single missing sample is seen on a
-  cleanly stamped stream) and ``tolerance_s`` (jittery push-time stamps). It and
-  the samples after it are held back (not released) until the evidence settles:
+  cleanly stamped stream) and ``tolerance_s`` (jittery push-time stamps). The suspect
+  sample and those after it are held back (not released) until the evidence settles:
 
-  * a later sample comes back within the tolerance: jitter or a backlog burst stamped
-    at push time; nothing is missing, everything is released as continuous;
-  * samples received over ``settle_s`` seconds (local time, at least two chunks) all
-    stay off on the same side (a backlog burst arrives at once, so it never settles:
-    its stamps come back to the line before); the level of the new stamps is ``D`` =
-    their smallest deviation (the least-delayed
-    one). ``D > 0`` is a **gap** of ``round(D / T)`` lost samples if the arrival times
-    jumped too (by at least ``D / 2``: samples that were really missing took their time
-    not to arrive); if data kept arriving at the usual pace it is a **forward clock
-    step** (nothing lost). ``D < 0`` is a **backward clock step**. Either way the line is
-    moved (the count skips the lost samples; a step shifts the line) and the samples are
-    released after the event.
+  * a later sample comes back within the tolerance: jitter, or a backlog burst stamped
+    at push time; nothing is missing, and everything is released as continuous;
+  * samples received over ``settle_s`` seconds of local time (at least two chunks) all
+    stay off on the same side. A backlog burst arrives at once, so it never gets there:
+    its stamps come back to the line first. The level of the new stamps is ``D``, their
+    smallest deviation (the least-delayed one). ``D > 0`` is a **gap** of
+    ``round(D / T)`` lost samples if the arrival times jumped too (by at least
+    ``D / 2``: samples really missing took their time not to arrive); if data kept
+    arriving at the usual pace it is a **forward clock step** (nothing lost). ``D < 0``
+    is a **backward clock step**. Either way the line is moved (the count skips the
+    lost samples; a step shifts the line) and the samples are released after the event.
 
 Each released sample gets its de-jittered time ``min(t(i), arrival time)``: never later
 than the moment it was actually received, so no decision stamped from it can lie ahead
 of the local clock. The raw stamps are left to the recording, so the map can always be
 rebuilt offline.
 
-The first ``block_s`` of a map (before two fit blocks exist) is released without tests:
-a discontinuity within it is not detected.
+The first two blocks of a map (0.2 s, before a line exists) are released without tests:
+a discontinuity within them is not detected.
 """
 
 from __future__ import annotations
