@@ -208,6 +208,7 @@ def run_scenario(name: str, checkpoint, checkpoint_path, folder, stream_name: st
     result = {
         "scenario": name, "sent": source.sent, "dropped_by_source": source.dropped,
         "received": pipeline.samples_received, "lost_reported": pipeline.samples_lost, "resets": pipeline.resets,
+        "backlog_not_decoded": pipeline.samples_not_decoded,
         "decisions": len(decisions), "decisions_after_fault": len(decisions) - n_before,
         "stamped_ahead_of_clock": int(sum(d.sample_time > d.pushed_at for d in decisions)),
         "stopped_by_error": None if pipeline.error is None else str(pipeline.error),

@@ -70,7 +70,7 @@ class AcquisitionConfig:
     rate_window_s: float = 2.0
     rate_tolerance: float = 0.1
     rate_fail_s: float = 10.0
-    rate_warn: float = 0.01
+    rate_warn: float = 0.02
     stale_after_s: float = 1.0
     reattach_poll_s: float = 0.5
 

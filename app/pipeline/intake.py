@@ -70,6 +70,8 @@ class Intake:
         self.n_received = 0
         self.n_released = 0
         self.lost = 0
+        #: Samples released as backlog: recorded, not decoded.
+        self.n_not_decoded = 0
         self._decode_from = 0
         self._data = np.zeros((n_channels, 0))
         self._arrival = np.zeros(0)
@@ -113,6 +115,7 @@ class Intake:
             if b > a or before:
                 runs.append(Run(data[:, a:b], times[a:b], float(arrival[b - 1]) if b > a else float("nan"),
                                 first + a, first + a >= self._decode_from, before))
+        self.n_not_decoded += sum(r.data.shape[1] for r in runs if not r.decode)
         tail = tuple(e for e in events if e.position == n and n not in cuts[:-1])
         if tail:
             runs.append(Run(data[:, n:n], times[n:n], float("nan"), first + n, True, tail))

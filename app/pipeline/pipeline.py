@@ -75,6 +75,7 @@ class LivePipeline:
         self._status = "idle"
         self._reader: StreamReader | None = None
         self._chain: DecodingChain | None = None
+        self._intake: Intake | None = None
         self._outlets: DecisionOutlets | None = None
         self._recorder: SessionRecording | None = None
         self._markers: MarkerListener | None = None
@@ -261,6 +262,11 @@ class LivePipeline:
     def _record_event(self, event: dict) -> None:
         if self._recorder is not None:
             self._recorder.event(event)
+
+    @property
+    def samples_not_decoded(self) -> int:
+        """Backlog samples (queued during start-up or re-attachment): recorded, not decoded."""
+        return self._intake.n_not_decoded if self._intake is not None else 0
 
     @property
     def samples_unrecorded(self) -> int:

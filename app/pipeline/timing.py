@@ -34,7 +34,7 @@ class RateCheck:
     """
 
     def __init__(self, nominal_rate: float, window_s: float = 2.0, tolerance: float = 0.1, fail_after_s: float = 10.0,
-                 warn_above: float = 0.01, min_fit_s: float = 3.0) -> None:
+                 warn_above: float = 0.02, min_fit_s: float = 3.0) -> None:
         self.nominal_rate = float(nominal_rate)
         self.window_s, self.tolerance, self.fail_after_s = window_s, tolerance, fail_after_s
         self.warn_above, self.min_fit_s = warn_above, min_fit_s
