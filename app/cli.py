@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(no FILE: the bundled demo recording)")
     src.add_argument("--list-streams", action="store_true", help="list the LSL streams on the network and exit")
     src.add_argument("--recover", metavar="FILE.partial", help="convert an interrupted recording to FIF and exit")
+    p.add_argument("--out", type=Path, metavar="OUT.fif",
+                   help="with --recover: write the FIF here (e.g. on another disk) and keep the partial files")
     p.add_argument("--stream-type", metavar="TYPE", help="LSL stream type to require (e.g. EEG); alone: the first such stream")
     p.add_argument("--source-id", metavar="ID", help="LSL source id to require (identifies a device across restarts)")
     p.add_argument("--markers", metavar="NAME",
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _recover(args: argparse.Namespace) -> int:
-    summary = recover_recording(args.recover)
+    summary = recover_recording(args.recover, args.out)
     print(f"recovered {summary.n_samples} samples, {summary.n_markers} markers and {summary.n_decisions} decisions "
           f"into {summary.path} (decisions table: {summary.decisions_path})")
     return EXIT_OK
@@ -260,7 +262,8 @@ def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None
 
 def _stats_line(pipeline: LivePipeline, with_truth: bool = True) -> str:
     lat = pipeline.latency.summary()
-    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {pipeline.resets} reset(s), "
+    unrecorded = f"{pipeline.samples_unrecorded} NOT RECORDED, " if pipeline.samples_unrecorded else ""
+    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {unrecorded}{pipeline.resets} reset(s), "
             f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
     if with_truth and pipeline.ground_truth is not None and pipeline.ground_truth.scores():
         line += "; " + pipeline.ground_truth.summary()

@@ -7,9 +7,10 @@ their own threads, so disk and marker I/O never stall decoding. A GUI drives the
 through :meth:`LivePipeline.start` / :meth:`~LivePipeline.stop` and reads
 :meth:`~LivePipeline.snapshot` and :meth:`~LivePipeline.drain_notices` on its timer.
 
-The recurrent model state never runs across a discontinuity: a timestamp gap, the stream
-vanishing and coming back, or a restart of the source all reset it, with a notice and a
-count of the samples lost.
+Timestamps are de-jittered before any test (:mod:`.intake`, :mod:`.clockmap`); the
+recurrent model state never runs across a discontinuity: samples really missing, a clock
+step, or the stream vanishing and coming back all reset it, with a notice and an exact
+count of the samples lost. Backlogs (start-up, re-attachment) are recorded, not decoded.
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ from mne_lsl.lsl import local_clock
 
 from samba_core import LoadedCheckpoint, load_checkpoint
 
-from .acquisition import StreamLost, StreamReader
+from .acquisition import StallWatch, StreamLost, StreamReader, wait_for_return
 from .chain import DecodedTokens, DecodingChain, preprocess_config_of
 from .config import PipelineConfig
 from .decoding import Decision
+from .clockmap import TimingEvent
 from .errors import PipelineError
 from .ground_truth import GroundTruth, TrialOutcome, trial_windows
+from .intake import Intake, Run
 from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
-from .outlets import DecisionOutlets
-from .recording import RecordingWriter, recording_header
+from .outlets import DecisionOutlets, OutletIdentity
+from .recording import recording_header
 from .recovery import RecordingSummary
 from .replay import end_of_source
+from .session_recording import SessionRecording
 from .snapshot import DisplayBuffers, PipelineSnapshot
-from .streams import resolve_stream
-from .timing import Gap, GapDetector, RateMonitor
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +80,14 @@ class LivePipeline:
         self._source_end = source_end
         #: True once a finite source was decoded to its end.
         self.ended = False
-        self._skipped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._status = "idle"
         self._reader: StreamReader | None = None
         self._chain: DecodingChain | None = None
+        self._intake: Intake | None = None
         self._outlets: DecisionOutlets | None = None
-        self._recorder: RecordingWriter | None = None
+        self._recorder: SessionRecording | None = None
         self._markers: MarkerListener | None = None
         self.samples_received = 0
         #: LSL times of the first and the latest sample received (None before any).
@@ -95,7 +97,9 @@ class LivePipeline:
         self.resets = 0
         self.n_decisions = 0
         self.markers_received = 0
-        self._pending_break: dict | None = None
+        self._restart_due = False
+        self._segment_row = 0  # recording row of the current segment's first decoded sample
+        self._finished_recorder: SessionRecording | None = None
         self._unit_reported = False
         #: Decisions scored against the input's cue markers (None without a marker stream).
         self.ground_truth: GroundTruth | None = None
@@ -120,11 +124,12 @@ class LivePipeline:
             layout = self._reader.layout
             self._chain = DecodingChain(layout, self._checkpoint, preprocess, cfg.decoding, cfg.montage, self.notices)
             chain = self._chain
-            self._gaps = GapDetector(layout.nominal_rate, cfg.acquisition.gap_periods, cfg.acquisition.gap_min_s)
-            self._rate = RateMonitor(layout.nominal_rate, cfg.acquisition.rate_window_s, cfg.acquisition.rate_tolerance)
+            self._intake = Intake(layout.nominal_rate, layout.summary.n_channels, cfg.acquisition, layout.summary.name)
             self._display = DisplayBuffers(len(chain.labels), int(cfg.trace_seconds * layout.physical_rate),
                                            chain.classes, cfg.history_tokens)
-            self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, layout.summary.name)
+            identity = OutletIdentity(layout.summary.name, layout.summary.source_id, str(self._checkpoint.path),
+                                      self._checkpoint.sha256)
+            self._outlets = DecisionOutlets(chain.classes, cfg.outlet_prefix, chain.token_rate, identity)
             if cfg.markers is not None:
                 self.ground_truth = GroundTruth(chain.classes, cfg.cue_map,
                                                 trial_windows(self._checkpoint.metadata.provenance),
@@ -132,8 +137,8 @@ class LivePipeline:
             if cfg.record is not None:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
-                self._recorder = RecordingWriter(cfg.record, header, cfg.flush_interval_s)
-            skipped = self._skipped = self._reader.discard_backlog()
+                self._recorder = SessionRecording(cfg.record, header, cfg.flush_interval_s)
+            skipped = self._take_backlog()
         except BaseException:
             if self._recorder is not None:
                 self._recorder.discard()
@@ -142,15 +147,17 @@ class LivePipeline:
             raise
         if cfg.markers is not None:
             self._markers = MarkerListener(cfg.markers).start()
+        for message in self._outlets.warnings:
+            self.notices.post("warning", "outlets", message)
         self.notices.post(
             "info", "attached",
             f"attached to {layout.summary.name!r} ({layout.summary.n_channels} ch at {layout.physical_rate:g} Hz"
             + (f", replayed at {layout.replay_speed:g}x" if layout.replay_speed != 1 else "")
             + f"); {len(chain.labels)} EEG channels feed the model; outlets {', '.join(self._outlets.names)}"
-            + (f"; decoding starts now ({skipped} samples queued during set-up skipped)" if skipped else ""),
+            + (f"; decoding starts now ({skipped} samples queued during set-up recorded, not decoded)"
+               if skipped else ""),
         )
-        self._last_data = time.monotonic()
-        self._stalled = False
+        self._watch = StallWatch(layout.summary.name, cfg.acquisition.stale_after_s, self.notices)
         self._status = "running"
         self._thread = threading.Thread(target=self._run, name="samba-pipeline", daemon=True)
         self._thread.start()
@@ -212,14 +219,11 @@ class LivePipeline:
                 if ts.size == 0:
                     if self._at_source_end():
                         break
-                    self._check_stale()
+                    self._watch.idle()
+                    self._status = "stalled" if self._watch.stalled else self._status
                     continue
                 received_at = local_clock()
-                self._last_data = time.monotonic()
-                if self._stalled:
-                    self._stalled = False
-                    self._status = "running"
-                    self.notices.post("info", "resumed", f"data from {self._reader.layout.summary.name!r} resumed")
+                self._watch.data()
                 self._ingest(data, ts, received_at)
         except _Stopped:
             pass
@@ -235,45 +239,80 @@ class LivePipeline:
 
     def _at_source_end(self, lost: bool = False) -> bool:
         """Whether a finite source has ended and all it sent is decoded (or never will be); says so once."""
-        silent = time.monotonic() - self._last_data
-        message = end_of_source(self._source_end, self.samples_received, self._skipped, silent,
+        message = end_of_source(self._source_end, self.samples_received - self.samples_not_decoded,
+                                self.samples_not_decoded, self._watch.silent_s,
                                 self.config.acquisition.stale_after_s, lost)
         if message is not None:
             self.ended = True
             self.notices.post("info", "ended", message)
         return message is not None
 
+    def _take_backlog(self) -> int:
+        """Record what queued up while the app was busy (start-up, re-attachment); decode from now on."""
+        data, ts = self._reader.drain()
+        self._intake.hold_off_decoding(ts.size)
+        if ts.size:
+            self._ingest(data, ts, local_clock())
+        return int(ts.size)
+
     def _ingest(self, data: np.ndarray, ts: np.ndarray, received_at: float) -> None:
-        gaps = self._gaps.find(ts)
-        self._rate.update(ts, f"stream {self._reader.layout.summary.name!r}")
+        runs, warnings = self._intake.add(data, ts, received_at)
         self.samples_received += ts.size
         if self.first_sample_time is None:
             self.first_sample_time = float(ts[0])
         self.last_sample_time = float(ts[-1])
-        start = 0
-        for gap in gaps:
-            if gap.position > start:
-                self._decode(data[:, start : gap.position], ts[start : gap.position], received_at)
-            self._on_gap(gap, float(ts[gap.position]))
-            start = gap.position
-        self._decode(data[:, start:], ts[start:], received_at)
+        for run in runs:
+            for event in run.events:
+                self._on_discontinuity(event, run)
+            if run.decode and run.times.size:
+                if self._restart_due:
+                    self._restart_due = False
+                    self._chain.new_segment()
+                    self.resets += 1
+                if self._chain.clock.n_samples == 0:
+                    self._segment_row = run.first
+                self._decode(run.data, run.times, run.received_at)
         # Bookkeeping after the decisions are out: none of it may delay them.
+        for message in warnings:
+            self.notices.post("warning", "rate", message)
+            self._record_event({"kind": "rate_warning", "t": float(ts[-1]), "message": message,
+                                "measured_rate": self._intake.rate.reported_rate})
         if self._recorder is not None:
-            self._recorder.add_samples(data, ts)
-            if self._pending_break is not None:
-                self._recorder.add_event({**self._pending_break, "t": float(ts[0])})
-        self._pending_break = None
+            self._recorder.samples(data, ts)
+            problem = self._recorder.new_problem()
+            if problem:
+                self.notices.post("error", "recording", problem)
         chain = self._chain
         scale = chain.conditioner.scale_to_uv
-        self._display.traces.append(data[chain.conditioner.eeg_indices] * (1.0 if np.isnan(scale) else scale), ts)
+        for run in runs:
+            if run.times.size:
+                self._display.traces.append(
+                    run.data[chain.conditioner.eeg_indices] * (1.0 if np.isnan(scale) else scale), run.times)
+
+    def _record_event(self, event: dict) -> None:
+        if self._recorder is not None:
+            self._recorder.event(event)
+
+    @property
+    def samples_not_decoded(self) -> int:
+        """Backlog samples (queued during start-up or re-attachment): recorded, not decoded."""
+        return self._intake.n_not_decoded if self._intake is not None else 0
+
+    @property
+    def samples_unrecorded(self) -> int:
+        """Samples received but not recorded (the recording's disk failed or could not keep up)."""
+        recorder = self._recorder or self._finished_recorder
+        return recorder.unrecorded_samples if recorder is not None else 0
 
     def _decode(self, x: np.ndarray, t: np.ndarray, received_at: float) -> None:
         chain = self._chain
-        out = chain.process(x, t)
-        if out is not None:
-            self._publish(out, received_at)
+        step = max(1, int(chain.layout.physical_rate))  # a burst goes in 1 s pieces: the sample clock keeps 12 s
+        for a in range(0, t.size, step):
+            out = chain.process(x[:, a : a + step], t[a : a + step])
+            if out is not None:
+                self._publish(out, received_at)
         chain.check_channels()
-        self._status = "paused" if chain.paused else ("stalled" if self._stalled else "running")
+        self._status = "paused" if chain.paused else "running"
         self._report_unit()
 
     def _publish(self, out: DecodedTokens, received_at: float) -> None:
@@ -294,12 +333,7 @@ class LivePipeline:
         self.n_decisions += len(decisions)
         for d in decisions:
             if self._recorder is not None:
-                self._recorder.add_event({
-                    "kind": "decision", "t": d.sample_time, "received_at": d.received_at, "pushed_at": d.pushed_at,
-                    "segment": d.segment,
-                    "model_index": d.model_index, "sample_index": d.sample_index, "probs": d.probs,
-                    "smoothed": d.smoothed, "markers": list(d.markers),
-                })
+                self._recorder.decision(d, self._segment_row + d.sample_index)
             if self.ground_truth is not None:
                 self._score(self.ground_truth.add_decision(d.sample_time, d.smoothed))
             if self._on_decision is not None:
@@ -307,32 +341,17 @@ class LivePipeline:
 
     def _score(self, outcomes: list[TrialOutcome]) -> None:
         for o in outcomes:
-            if self._recorder is not None:
-                self._recorder.add_event(o.to_event())
+            self._record_event(o.to_event())
             self.notices.post("info", "trial", o.describe())
 
-    def _on_gap(self, gap: Gap, t: float) -> None:
-        self._chain.new_segment()
-        self.resets += 1
-        if gap.jump_s > 0:
-            self.samples_lost += gap.lost
-            message = (f"gap of {gap.jump_s * 1e3:.0f} ms in the timestamps ({gap.lost} sample(s) lost); "
-                       "model state reset")
-        else:
-            message = f"timestamps went back by {-gap.jump_s * 1e3:.0f} ms (source restarted?); model state reset"
-        self.notices.post("warning", "gap", message)
-        if self._recorder is not None:
-            self._recorder.add_event({"kind": "gap", "t": t, "lost": gap.lost, "jump_s": gap.jump_s})
-
-    def _check_stale(self) -> None:
-        silent = time.monotonic() - self._last_data
-        if not self._stalled and silent > self.config.acquisition.stale_after_s:
-            self._stalled = True
-            self._status = "stalled"
-            self.notices.post(
-                "warning", "stalled",
-                f"no data from {self._reader.layout.summary.name!r} for {silent:.1f} s; is the amplifier still streaming?",
-            )
+    def _on_discontinuity(self, event: TimingEvent, run: Run) -> None:
+        """A gap or clock step before ``run``: the model restarts before the next decoded sample."""
+        self._restart_due = True
+        self.samples_lost += event.lost
+        self.notices.post("warning", "gap", event.describe(self._chain.layout.summary.name))
+        t = float(run.times[0]) if run.times.size else self.last_sample_time
+        self._record_event({"kind": "gap" if event.kind == "gap" else "clock_step", "t": t, "sample": run.first,
+                            "lost": event.lost, "jump_s": event.jump_s, "step": event.kind})
 
     def _reattach(self) -> None:
         """The outlet vanished: report it, wait for it to come back, reset the model."""
@@ -342,39 +361,21 @@ class LivePipeline:
         self.notices.post("warning", "lost", f"stream {layout.summary.name!r} lost; waiting for it to come back")
         self._reader.close()
         self._reader = None
-        cfg = self.config.acquisition
-        while not self._stop.is_set():
-            self._poll_markers()
-            sinfo = resolve_stream(self.config.stream, timeout=cfg.reattach_poll_s, quiet=True)
-            if sinfo is None:
-                continue
-            try:
-                reader = StreamReader(sinfo)
-            except PipelineError as exc:
-                self.notices.post("warning", "lost", f"stream {layout.summary.name!r} is back but unusable: {exc}")
-                time.sleep(cfg.reattach_poll_s)
-                continue
-            if not layout.same_channels(reader.layout):
-                reader.close()
-                raise PipelineError(
-                    f"stream {layout.summary.name!r} came back with different channels or rate; restart samba-live "
-                    "to decode it with a montage resolved for the new layout"
-                )
-            self._reader = reader
-            break
+        self._reader = wait_for_return(self.config.stream, layout, self._stop, self.config.acquisition.reattach_poll_s,
+                                       self._poll_markers, self.notices)
         if self._reader is None:  # stopped while waiting
             raise _Stopped()
-        self._chain.new_segment()
-        self._gaps.reset()
-        self._rate.reset()
-        self.resets += 1
         away = time.monotonic() - lost_at
-        self._pending_break = {"kind": "reattach", "lost": 0, "away_s": away}
-        self._last_data = time.monotonic()
-        self._stalled = False
+        self._record_event({"kind": "reattach", "t": self.last_sample_time, "sample": self._intake.n_received,
+                            "away_s": away})
+        self._restart_due = True
+        skipped = self._take_backlog()
+        self._watch.restart()
         self._status = "running"
         self.notices.post(
-            "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset"
+            "info", "reattached", f"re-attached to {layout.summary.name!r} after {away:.1f} s; model state reset; "
+            f"{skipped} sample(s) queued meanwhile recorded, not decoded (missing samples are counted from the "
+            "timestamps)",
         )
 
     def _poll_markers(self) -> None:
@@ -385,8 +386,7 @@ class LivePipeline:
             self._display.markers.append(marker)
             if self.ground_truth is not None:
                 self.ground_truth.add_cue(marker.time, marker.text)
-            if self._recorder is not None:
-                self._recorder.add_event({"kind": "marker", "t": marker.time, "text": marker.text})
+            self._record_event({"kind": "marker", "t": marker.time, "text": marker.text})
 
     def _report_unit(self) -> None:
         if self._unit_reported:
@@ -397,8 +397,7 @@ class LivePipeline:
         self._unit_reported = True
         if self._chain.declared_unit is None:
             self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {unit}")
-        if self._recorder is not None:
-            self._recorder.add_event({"kind": "unit", "unit": unit})
+        self._record_event({"kind": "unit", "unit": unit})
 
     def _release(self) -> None:
         """Close everything this pipeline opened (worker exit or failed start)."""
@@ -415,24 +414,22 @@ class LivePipeline:
             self._outlets.close()
             self._outlets = None
         if self._recorder is not None:
-            recorder, self._recorder = self._recorder, None
+            self._finished_recorder, self._recorder = self._recorder, None
             try:
-                self.recording = recorder.close(finalize=True)
-                self.notices.post(
-                    "info", "recording", f"recording saved to {self.recording.path} ({self.recording.n_samples} "
-                    f"samples, {self.recording.n_markers} markers, {self.recording.n_decisions} decisions)",
-                )
+                self.recording = self._finished_recorder.finish(self.notices)
             except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
                 self.error = self.error or exc
                 self._status = "error"
                 hint = "" if "--recover" in str(exc) else (
-                    f"; what was recorded is kept: samba-live --recover {recorder.paths.samples}")
+                    f"; what was recorded is kept: samba-live --recover {self._finished_recorder.writer.paths.samples}")
                 self.notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
 
     def _stop_message(self) -> str:
         lat = self.latency.summary()
         return (
-            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, {self.resets} reset(s), "
+            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, "
+            + (f"{self.samples_unrecorded} not recorded, " if self.samples_unrecorded else "")
+            + f"{self.resets} reset(s), "
             f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms"
         )
 
@@ -464,7 +461,7 @@ class LivePipeline:
             processing_latency=self.processing_latency.summary(),
             samples_received=self.samples_received, samples_lost=self.samples_lost, resets=self.resets,
             decisions=self.n_decisions, markers_received=self.markers_received,
-            measured_rate=self._rate.last_rate, recent_markers=tuple(self._display.markers),
+            measured_rate=self._intake.rate.last_rate, recent_markers=tuple(self._display.markers),
             heads=chain.heads, ground_truth=self.ground_truth.scores() if self.ground_truth is not None else {},
         )
 

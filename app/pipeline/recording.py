@@ -10,11 +10,18 @@ While recording, everything goes to three append-only files next to the requeste
   probabilities, markers and timing), gaps and resets.
 
 A writer thread drains a queue and flushes both append-only files to the operating
-system every ``flush_interval_s`` (0.5 s by default). Killing the process (even with
+system every ``flush_interval_s`` (0.5 s by default). The queue is bounded
+(``max_queue_bytes``): if the disk cannot keep up, or fails (full, removed), decoding
+never waits and memory never grows; what cannot be written is counted
+(:attr:`RecordingWriter.unrecorded_samples`), the failure is reported at once, and the
+final message names the partial file and the ``--recover ... --out`` command that
+converts it onto another disk. Killing the process (even with
 SIGKILL) therefore loses at most the last flush interval plus what was still queued,
 well under a second; an interrupted last row or line is ignored on recovery. A clean
 stop drains everything and converts the partial files into ``OUT.fif`` (EEG and markers
-as annotations) plus ``OUT.decisions.tsv`` (one row per decision) and removes them;
+as annotations) plus ``OUT.decisions.tsv`` (one row per decision) and
+``OUT.lsl_times.npy`` (every sample's LSL time, so the time map can always be rebuilt)
+and removes them;
 :func:`app.pipeline.recovery.recover_recording` does the same conversion after a crash
 (``samba-live --recover OUT.fif.partial``).
 """
@@ -74,6 +81,12 @@ class PartialPaths:
         stem = self.final.name[: -len(".fif")] if self.final.name.endswith(".fif") else self.final.name
         return self.final.with_name(stem + ".decisions.tsv")
 
+    @property
+    def lsl_times(self) -> Path:
+        """The LSL time of every sample of the final FIF (float64 .npy), written next to it."""
+        stem = self.final.name[: -len(".fif")] if self.final.name.endswith(".fif") else self.final.name
+        return self.final.with_name(stem + ".lsl_times.npy")
+
     def all_partial(self) -> list[Path]:
         return [self.samples, self.header, self.events]
 
@@ -109,6 +122,9 @@ class RecordingWriter:
         ``label``, ``type``, ``unit``) and ``rate`` (physical sampling rate in Hz).
     flush_interval_s : float
         Seconds between flushes to the operating system.
+    max_queue_bytes : int
+        Largest amount of data waiting for the disk; beyond it (a stalled or failed disk)
+        new data is dropped and counted instead of queued.
 
     Raises
     ------
@@ -117,7 +133,8 @@ class RecordingWriter:
         (recover it or delete it first).
     """
 
-    def __init__(self, path: str | os.PathLike, header: dict[str, Any], flush_interval_s: float = 0.5) -> None:
+    def __init__(self, path: str | os.PathLike, header: dict[str, Any], flush_interval_s: float = 0.5,
+                 max_queue_bytes: int = 64 * 2**20) -> None:
         self.paths = PartialPaths(Path(path))
         if not self.paths.final.parent.is_dir():
             raise RecordingError(f"cannot record to {self.paths.final}: folder {self.paths.final.parent} does not exist")
@@ -137,23 +154,55 @@ class RecordingWriter:
         self.flush_interval_s = flush_interval_s
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
+        self.max_queue_bytes = int(max_queue_bytes)
+        self._queued_bytes = 0
+        self._lock = threading.Lock()
         self.n_samples = 0
         self.n_events = 0
+        #: Samples and events that could not be recorded (disk failed or too slow).
+        self.unrecorded_samples = 0
+        self.unrecorded_events = 0
+        self._added = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="samba-recorder", daemon=True)
         self._thread.start()
 
     # -- producer side (worker thread) -----------------------------------------------
-    def add_samples(self, data: np.ndarray, timestamps: np.ndarray) -> None:
-        """data: (channels, n) stream units; timestamps: (n,) LSL seconds."""
+    @property
+    def queued_bytes(self) -> int:
+        """Data waiting for the disk (bytes)."""
+        return self._queued_bytes
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error that stopped the writer (None while it works)."""
+        return self._error
+
+    def add_samples(self, data: np.ndarray, timestamps: np.ndarray) -> bool:
+        """data: (channels, n) stream units; timestamps: (n,) LSL seconds. False if they will not be recorded."""
         rows = np.empty(len(timestamps), dtype=self._dtype)
         rows["t"] = timestamps
         rows["x"] = np.asarray(data).T
-        self._queue.put(rows)
+        self._added += rows.size
+        if not self._enqueue(rows, rows.nbytes):
+            self.unrecorded_samples += rows.size
+            return False
+        return True
 
-    def add_event(self, event: dict[str, Any]) -> None:
-        """One JSON-serialisable event (``kind`` plus fields)."""
-        self._queue.put(event)
+    def add_event(self, event: dict[str, Any]) -> bool:
+        """One JSON-serialisable event (``kind`` plus fields). False if it will not be recorded."""
+        if not self._enqueue(event, 256):
+            self.unrecorded_events += 1
+            return False
+        return True
+
+    def _enqueue(self, item, nbytes: int) -> bool:
+        with self._lock:
+            if self._error is not None or self._queued_bytes + nbytes > self.max_queue_bytes:
+                return False
+            self._queued_bytes += nbytes
+        self._queue.put((item, nbytes))
+        return True
 
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -165,6 +214,13 @@ class RecordingWriter:
                 item = None
             if item is _STOP:
                 break
+            if item is not None:
+                item, nbytes = item
+                with self._lock:
+                    self._queued_bytes -= nbytes
+            if self._error is not None:  # the disk failed: count, do not keep, what still arrives
+                self._count_unrecorded(item)
+                continue
             try:
                 if isinstance(item, np.ndarray):
                     self._samples.write(item.tobytes())
@@ -176,10 +232,26 @@ class RecordingWriter:
                     self._samples.flush()
                     self._events.flush()
                     last_flush = time.monotonic()
-            except OSError as exc:  # disk full, device removed: stop writing, say so on close
-                self._error = exc
+            except OSError as exc:  # disk full, device removed: stop writing, say so now and on close
+                with self._lock:
+                    self._error = exc
+                self._count_unrecorded(item)
                 log.error("recording to %s failed: %s", self.paths.samples, exc)
-                break
+
+    def _count_unrecorded(self, item) -> None:
+        if isinstance(item, np.ndarray):
+            self.unrecorded_samples += item.size
+        elif item is not None:
+            self.unrecorded_events += 1
+
+    def failure_message(self) -> str:
+        """What was not recorded and how to recover the rest (for a failed writer)."""
+        return (
+            f"recording to {self.paths.samples} failed ({self._error}): {self.unrecorded_samples} sample(s) and "
+            f"{self.unrecorded_events} event(s) could not be written. What was written is kept in "
+            f"{self.paths.samples}; convert it, onto another disk if this one is full, with "
+            f"`samba-live --recover {self.paths.samples} --out OTHER_DISK/{self.paths.final.name}`"
+        )
 
     def discard(self) -> None:
         """Stop and delete the partial files (nothing worth keeping was recorded)."""
@@ -201,14 +273,19 @@ class RecordingWriter:
         self._queue.put(_STOP)
         self._thread.join()
         for f in (self._samples, self._events):
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as exc:  # the last buffered bytes did not fit either
+                self._error = self._error or exc
+            finally:
+                try:
+                    f.close()
+                except OSError:
+                    pass
         if self._error is not None:
-            raise RecordingError(
-                f"recording stopped early: {self._error}. What was written is in {self.paths.samples}; "
-                f"recover it with `samba-live --recover {self.paths.samples}`."
-            )
+            self.unrecorded_samples = self._added - self.paths.samples.stat().st_size // self._dtype.itemsize
+            raise RecordingError(self.failure_message())
         if not finalize:
             return None
         from .recovery import recover_recording  # the converter needs MNE; keep it off the writer's import path

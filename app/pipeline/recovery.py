@@ -7,8 +7,18 @@ e.g. ``T1``), the decoder's discrete decisions (``mi:left``...) and discontinuit
 input had cues, each scored trial at its cue (``trial/<head>/<true class>/<decided class>``,
 see :mod:`app.pipeline.ground_truth`). The FIF's
 samples are the received samples back to back, so an event is placed on the first
-sample at or after its LSL time. The per-token probabilities go to a tab-separated
-``OUT.decisions.tsv`` with the FIF sample of each decision.
+sample at or after its LSL time (or on the recorded sample an event names). The
+per-token probabilities go to a tab-separated ``OUT.decisions.tsv`` with the FIF sample
+of each decision, and the raw LSL time of every sample to ``OUT.lsl_times.npy``.
+
+Memory stays bounded: the samples file is memory-mapped and read by MNE one buffer at a
+time while it writes the FIF (:class:`PartialRaw`), and the events file is streamed. Only
+the LSL time column is held whole (8 bytes per sample: 118 MB for two hours at 2048 Hz,
+against 15 GB of samples), so a two-hour 256-channel 2048 Hz session converts in a few
+hundred MB (``bench/long_session.py``). The FIF's sampling rate is the declared
+one, or the measured one when the pipeline reported the stream off its declared rate;
+every sample's LSL time stays in the partial file and the FIF description keeps the
+first one.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import mne
 import numpy as np
 
 from samba_core.preprocessing import UNIT_TO_MICROVOLTS
+
+from mne._fiff.utils import _mult_cal_one
 
 from .conditioning import channel_unit
 from .errors import RecordingError
@@ -45,6 +57,8 @@ class RecordingSummary:
     ----------
     path, decisions_path : Path
         The FIF file and the decisions table.
+    lsl_times_path : Path
+        (n_samples,) float64 .npy: the raw LSL time of every FIF sample.
     n_samples : int
         Samples per channel in the FIF.
     n_markers, n_decisions, n_decision_markers, n_gaps : int
@@ -58,17 +72,49 @@ class RecordingSummary:
     n_decisions: int
     n_decision_markers: int
     n_gaps: int
+    lsl_times_path: Path | None = None
+
+
+class PartialRaw(mne.io.BaseRaw):
+    """The samples file of a partial recording as an MNE Raw that reads from disk on demand.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.partial`` samples file.
+    dtype : numpy.dtype
+        Its row layout (:func:`~app.pipeline.recording.sample_dtype`).
+    n_rows : int
+        Complete rows to use.
+    info : mne.Info
+    scale : (channels,) float
+        Factor from stream units to SI units per channel.
+    """
+
+    def __init__(self, path: Path, dtype: np.dtype, n_rows: int, info, scale: np.ndarray) -> None:
+        extras = {"path": Path(path), "dtype": dtype, "n_rows": int(n_rows), "scale": np.asarray(scale, np.float64)}
+        super().__init__(info, preload=False, first_samps=[0], last_samps=[n_rows - 1], filenames=[None],
+                         raw_extras=[extras], verbose="error")
+
+    def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
+        """Rows ``start:stop`` from disk, in SI units (MNE calls it one buffer at a time)."""
+        extras = self._raw_extras[fi]
+        rows = np.memmap(extras["path"], dtype=extras["dtype"], mode="r", shape=(extras["n_rows"],))
+        block = rows["x"][start:stop].T.astype(np.float64) * extras["scale"][:, None]
+        _mult_cal_one(data, block, idx, cals, mult)
 
 
 def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None = None) -> RecordingSummary:
-    """Convert ``OUT.fif.partial`` (+ its ``.json`` and ``.events``) into ``OUT.fif``.
+    """Convert ``OUT.fif.partial`` (+ its ``.json`` and ``.events``) into ``OUT.fif``, in bounded memory.
 
     Parameters
     ----------
     partial : path-like
         The ``.partial`` samples file.
     out : path-like, optional
-        Where to write the FIF (default: the partial path without ``.partial``).
+        Where to write the FIF (default: the partial path without ``.partial``); e.g.
+        another disk when this one is full. The partial files are removed only when the
+        FIF was written next to them.
 
     Returns
     -------
@@ -77,7 +123,8 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
     Raises
     ------
     RecordingError
-        A file is missing or unreadable.
+        A file is missing or unreadable, or the FIF cannot be written (the partial files
+        are then kept, and the message says how to write elsewhere).
     """
     paths = PartialPaths.from_partial(partial)
     final = Path(out) if out is not None else paths.final
@@ -93,79 +140,128 @@ def recover_recording(partial: str | os.PathLike, out: str | os.PathLike | None 
     channels = header["channels"]
     dtype = sample_dtype(len(channels))
     n_rows = paths.samples.stat().st_size // dtype.itemsize  # a row cut by a crash is dropped
-    rows = np.fromfile(paths.samples, dtype=dtype, count=n_rows)
     if n_rows == 0:
         raise RecordingError(f"{paths.samples} holds no complete sample: nothing was recorded")
-    events = _read_events(paths.events)
-    rate = float(header["rate"])
-    times = rows["t"]
-
+    times = _read_times(paths.samples, dtype, n_rows)
+    small = _small_events(paths.events)
+    rate = _rate(header, small["rates"])
     info = mne.create_info(_unique(ch["label"] for ch in channels), rate, [_mne_type(ch.get("type")) for ch in channels])
-    eeg_unit = next((e["unit"] for e in events if e.get("kind") == "unit"), None) or header.get("eeg_unit") or "uV"
+    eeg_unit = small["unit"] or header.get("eeg_unit") or "uV"
     scale = np.array([_scale_to_si(ch, eeg_unit) for ch in channels])
-    raw = mne.io.RawArray(rows["x"].T.astype(np.float64) * scale[:, None], info, verbose="error")
+    raw = PartialRaw(paths.samples, dtype, n_rows, info, scale)
     started = header.get("started_utc")
     if started:
         raw.set_meas_date(datetime.fromisoformat(started).astimezone(timezone.utc))
-
-    onsets, descriptions = [], []
-    markers = [e for e in events if e.get("kind") == "marker"]
-    decisions = [e for e in events if e.get("kind") == "decision"]
-    gaps = [e for e in events if e.get("kind") in ("gap", "reattach")]
-    for e in markers:
-        onsets.append(e["t"])
-        descriptions.append(str(e["text"]))
-    n_decision_markers = 0
-    for e in decisions:
-        for m in e.get("markers", []):
-            onsets.append(e["t"])
-            descriptions.append(m)
-            n_decision_markers += 1
-    for e in gaps:
-        onsets.append(e["t"])
-        descriptions.append("BAD_ACQ_SKIP")
-    for e in (e for e in events if e.get("kind") == "trial"):  # scored against the cues: trial/<head>/<true>/<decided>
-        onsets.append(e["t"])
-        descriptions.append(f"trial/{e['head']}/{e['true']}/{e['predicted']}")
-    samples = _sample_at(times, np.array(onsets, dtype=np.float64))
+    onsets, descriptions = small["onsets"], small["descriptions"]
+    samples = _place(times, onsets)
     raw.set_annotations(
         mne.Annotations(samples / rate, np.zeros(len(samples)), descriptions, orig_time=raw.info["meas_date"])
     )
     summary = {
         "stream": header.get("stream"), "checkpoint": header.get("checkpoint"), "classes": header.get("classes"),
-        "first_sample_lsl_time": float(times[0]), "samples_lost": int(sum(e.get("lost", 0) for e in gaps)),
-        "decisions_file": _decisions_path(final).name,
+        "first_sample_lsl_time": float(times[0]), "samples_lost": small["lost"], "declared_rate": header.get("rate"),
+        "decisions_file": _decisions_path(final).name, "lsl_times_file": PartialPaths(final).lsl_times.name,
     }
     with raw.info._unlock():
         raw.info["description"] = json.dumps({"samba_live": summary})
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # The user chose the name; MNE would warn that it does not end in raw.fif.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        raw.save(final, overwrite=True, verbose="error")
-    decisions_path = _decisions_path(final)
-    _write_decisions(decisions_path, decisions, header.get("classes") or {}, _sample_at(times, _times_of(decisions)))
-    for p in paths.all_partial():
-        if out is None and p.exists():
-            p.unlink()
-    return RecordingSummary(final, decisions_path, n_rows, len(markers), len(decisions), n_decision_markers, len(gaps))
+    decisions_path, times_path = _decisions_path(final), PartialPaths(final).lsl_times
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            # The user chose the name; MNE would warn that it does not end in raw.fif.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw.save(final, overwrite=True, verbose="error")
+        n_decisions = _write_decisions(decisions_path, paths.events, header.get("classes") or {}, times)
+        np.save(times_path, times)
+    except OSError as exc:
+        for written in (final, decisions_path, times_path):
+            if written.is_file():  # a half-written file, never a device
+                written.unlink()
+        raise RecordingError(
+            f"could not write {final} ({exc}); nothing is lost: the partial files are kept. Free space, or write "
+            f"onto another disk: `samba-live --recover {paths.samples} --out OTHER_DISK/{final.name}`"
+        ) from exc
+    finally:
+        del raw
+    if out is None:
+        for p in paths.all_partial():
+            p.unlink(missing_ok=True)
+    return RecordingSummary(final, decisions_path, n_rows, small["n_markers"], n_decisions, small["n_decision_markers"],
+                            small["n_gaps"], times_path)
 
 
-def _read_events(path: Path) -> list[dict]:
+def _read_times(path: Path, dtype: np.dtype, n_rows: int, block: int = 1 << 16) -> np.ndarray:
+    """The LSL time column (n_rows,) float64, read block by block (each block's mapping released at once)."""
+    times = np.empty(n_rows, dtype=np.float64)
+    for start in range(0, n_rows, block):
+        n = min(block, n_rows - start)
+        rows = np.memmap(path, dtype=dtype, mode="r", offset=start * dtype.itemsize, shape=(n,))
+        times[start : start + n] = rows["t"]
+        del rows
+    return times
+
+
+def _small_events(path: Path) -> dict:
+    """One pass over the events file, keeping only what is small: annotations, unit, rates, lost count."""
+    onsets: list[tuple[float, int | None]] = []
+    descriptions: list[str] = []
+    out = {"unit": None, "rates": [], "lost": 0, "n_markers": 0, "n_decision_markers": 0, "n_gaps": 0}
+    for e in _iter_events(path):
+        kind = e.get("kind")
+        if kind == "marker":
+            onsets.append((e["t"], None))
+            descriptions.append(str(e["text"]))
+            out["n_markers"] += 1
+        elif kind == "decision":
+            for m in e.get("markers", []):
+                onsets.append((e["t"], e.get("sample")))
+                descriptions.append(m)
+                out["n_decision_markers"] += 1
+        elif kind in ("gap", "reattach", "clock_step"):
+            onsets.append((e.get("t"), e.get("sample")))
+            descriptions.append("BAD_ACQ_SKIP" if kind != "clock_step" else "clock_step")
+            out["lost"] += int(e.get("lost", 0))
+            out["n_gaps"] += kind == "gap"
+        elif kind == "trial":  # scored against the cues: trial/<head>/<true>/<decided>
+            onsets.append((e["t"], None))
+            descriptions.append(f"trial/{e['head']}/{e['true']}/{e['predicted']}")
+        elif kind == "unit" and out["unit"] is None:
+            out["unit"] = e["unit"]
+        elif kind == "rate_warning" and e.get("measured_rate"):
+            out["rates"].append(float(e["measured_rate"]))
+    out["onsets"], out["descriptions"] = onsets, descriptions
+    return out
+
+
+def _rate(header: dict, measured: list[float]) -> float:
+    """The FIF's sampling rate: the declared physical rate, or the last measured one if it was reported off."""
+    if not measured:
+        return float(header["rate"])
+    return measured[-1] / float(header.get("replay_speed") or 1.0)
+
+
+def _place(times: np.ndarray, onsets: list[tuple[float | None, int | None]]) -> np.ndarray:
+    """Recorded sample of each (time, sample) pair: the sample when recorded, else the first at or after the time."""
+    t = np.array([np.nan if o[0] is None else o[0] for o in onsets], dtype=np.float64)
+    placed = _sample_at(times, np.nan_to_num(t))
+    for k, (_, sample) in enumerate(onsets):
+        if sample is not None:
+            placed[k] = min(int(sample), len(times) - 1)
+    return placed
+
+
+def _iter_events(path: Path, kind: str | None = None):
+    """The events of ``path`` one by one (optionally of one kind); a line a crash cut short is skipped."""
     if not path.exists():
-        return []
-    events = []
+        return
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
-                events.append(json.loads(line))
+                event = json.loads(line)
             except json.JSONDecodeError:
-                continue  # the line a crash cut short
-    return events
-
-
-def _times_of(events: list[dict]) -> np.ndarray:
-    return np.array([e["t"] for e in events], dtype=np.float64)
+                continue
+            if kind is None or event.get("kind") == kind:
+                yield event
 
 
 def _sample_at(times: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -202,7 +298,8 @@ def _scale_to_si(channel: dict, eeg_unit: str) -> float:
     return UNIT_TO_MICROVOLTS[channel_unit(channel.get("unit")) or eeg_unit] * 1e-6
 
 
-def _write_decisions(path: Path, decisions: list[dict], classes: dict, samples: np.ndarray) -> None:
+def _write_decisions(path: Path, events: Path, classes: dict, times: np.ndarray) -> int:
+    """Stream the decision events into a TSV (one row per decision); returns the row count."""
     heads = list(classes)
     prob_cols = [f"{h}:{c}" for h in heads for c in classes[h]]
     columns = ["segment", "model_index", "sample_index", "sample_time", "received_at", "pushed_at", "latency_ms",
@@ -211,7 +308,10 @@ def _write_decisions(path: Path, decisions: list[dict], classes: dict, samples: 
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(columns)
-        for e, sample in zip(decisions, samples, strict=True):
+        n = 0
+        for e in _iter_events(events, "decision"):
+            sample = _place(times, [(e["t"], e.get("sample"))])[0]
+            n += 1
             raw_p = [p for h in heads for p in e["probs"][h]]
             smooth_p = [p for h in heads for p in e["smoothed"][h]]
             writer.writerow([
@@ -220,3 +320,4 @@ def _write_decisions(path: Path, decisions: list[dict], classes: dict, samples: 
                 f"{(e['pushed_at'] - e['t']) * 1e3:.3f}", int(sample), *(f"{p:.6f}" for p in raw_p),
                 *(f"{p:.6f}" for p in smooth_p), ";".join(e.get("markers", [])),
             ])
+    return n

@@ -1,143 +1,113 @@
-"""Sample timing of a live stream: gaps, the true rate, and sample index -> LSL time.
+"""Sample timing of a live stream: is it delivering at its declared rate, and index -> LSL time.
 
-LSL gives every sample a timestamp (the source's clock, mapped to ours by the inlet's
-clock synchronisation). Those timestamps are the only evidence of what happened between
-two chunks: a jump larger than a few sample periods means samples were lost (network
-drop, amplifier buffer overrun) or the source restarted, and the model's recurrent state
-must not run across it. Over longer windows they also reveal a stream whose real rate is
-not the rate it declares, which would make every filter and the model wrong.
+The discontinuities themselves (gaps, clock steps) are found by :mod:`.clockmap` on
+de-jittered timestamps. :class:`RateCheck` judges what the map reports over windows of
+local time, and stops decoding only when a stream is wrong for long: a stream that
+declares 256 Hz but delivers 128 samples per second, or keeps losing a tenth of its
+samples, or keeps stepping its clock, makes every filter and the model meaningless; one
+burst, one hiccup or one step does not.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import StreamRateError
 
 
-@dataclass(frozen=True)
-class Gap:
-    """A discontinuity before sample ``position`` of a chunk.
+class RateCheck:
+    """Windowed verdicts on a stream's delivery; warns at once, stops when wrong for long.
 
-    Parameters
-    ----------
-    position : int
-        Index in the chunk of the first sample after the discontinuity.
-    jump_s : float
-        Timestamp difference (s) across it; negative when time went backwards.
-    lost : int
-        Estimated number of samples missing (0 when time went backwards).
-    """
-
-    position: int
-    jump_s: float
-    lost: int
-
-
-class GapDetector:
-    """Finds timestamp jumps larger than ``max(periods / rate, min_s)``.
-
-    Parameters
-    ----------
-    rate : float
-        Nominal rate (Hz) of the timestamps.
-    periods : float
-        Tolerance in sample periods; LSL back-extrapolates timestamps within a chunk at
-        the nominal rate, so between chunks only the source's push jitter remains.
-    min_s : float
-        Tolerance floor (s) for fast streams, where a few periods are below the jitter
-        of the pushing thread.
-    """
-
-    def __init__(self, rate: float, periods: float = 4.0, min_s: float = 0.02) -> None:
-        self.rate = float(rate)
-        self.threshold_s = max(periods / self.rate, min_s)
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the previous sample (a new inlet or a new segment)."""
-        self._last: float | None = None
-
-    def find(self, timestamps: np.ndarray) -> list[Gap]:
-        """Gaps within ``timestamps`` (n,) and between them and the previous chunk."""
-        ts = np.asarray(timestamps, dtype=np.float64)
-        if ts.size == 0:
-            return []
-        previous = ts[:-1] if self._last is None else np.concatenate([[self._last], ts[:-1]])
-        offset = 1 if self._last is None else 0
-        diffs = ts[offset:] - previous
-        self._last = float(ts[-1])
-        idx = np.flatnonzero(np.abs(diffs) > self.threshold_s)
-        return [
-            Gap(position=int(i) + offset, jump_s=float(diffs[i]), lost=max(0, int(round(diffs[i] * self.rate)) - 1))
-            for i in idx
-        ]
-
-
-class RateMonitor:
-    """Checks that the timestamps advance at the declared rate.
-
-    The effective rate over a window is (intervals counted) / (time they span); intervals
-    longer than ``stall_s`` are left out, since a stream that paused and resumed says
-    nothing about its rate. A stream that declares 256 Hz but delivers 128 samples per
-    second (or loses half of them) fails, and so does one that delivers more.
+    A window of ``window_s`` seconds (local time) is *bad* when more than ``tolerance``
+    of the samples due were lost, when the fitted rate is off by more than
+    ``tolerance``, or when the clock stepped twice or more. Bad windows covering
+    ``fail_after_s`` in a row raise :class:`StreamRateError`; the first one of a run is
+    reported. Separately, a fitted rate more than ``warn_above`` off the declared one
+    (over at least ``min_fit_s`` of stamps) is reported once per episode: the recording
+    then uses the measured rate.
 
     Parameters
     ----------
     nominal_rate : float
-        Declared rate (Hz) of the timestamps.
-    window_s : float
-        Seconds of timestamps per verdict.
-    tolerance : float
-        Largest accepted relative deviation.
-    stall_s : float
-        Intervals longer than this are not counted.
+        Declared rate (Hz).
+    window_s, tolerance, fail_after_s, warn_above, min_fit_s : float
     """
 
-    def __init__(self, nominal_rate: float, window_s: float = 2.0, tolerance: float = 0.1, stall_s: float = 0.5) -> None:
+    def __init__(self, nominal_rate: float, window_s: float = 2.0, tolerance: float = 0.1, fail_after_s: float = 10.0,
+                 warn_above: float = 0.02, min_fit_s: float = 3.0) -> None:
         self.nominal_rate = float(nominal_rate)
-        self.window_s = window_s
-        self.tolerance = tolerance
-        self.stall_s = stall_s
+        self.window_s, self.tolerance, self.fail_after_s = window_s, tolerance, fail_after_s
+        self.warn_above, self.min_fit_s = warn_above, min_fit_s
         self.last_rate: float | None = None
-        self.reset()
+        #: The measured rate (Hz) last reported as off the declared one (None: never reported).
+        self.reported_rate: float | None = None
+        self._rate_warned = False
+        self._bad_since: float | None = None
+        self._window_start: float | None = None
+        self._received = self._lost = self._steps = 0
 
-    def reset(self) -> None:
-        self._last: float | None = None
-        self._span = 0.0
-        self._intervals = 0
+    def update(self, now: float, received: int, lost: int, steps: int, measured_rate: float | None,
+               fit_span_s: float, stream_name: str = "the stream") -> list[str]:
+        """Account for one chunk's outcome; return warnings to show (possibly none).
 
-    def update(self, timestamps: np.ndarray, stream_name: str = "the stream") -> float | None:
-        """Account for a chunk; returns the measured rate (Hz) when a window completes.
+        Parameters
+        ----------
+        now : float
+            Local time (s) of the chunk.
+        received, lost, steps : int
+            Samples received, samples found missing and clock steps in the chunk.
+        measured_rate : float or None
+            The clock map's fitted rate (Hz), over ``fit_span_s`` seconds of stamps.
 
         Raises
         ------
         StreamRateError
-            The measured rate is off by more than ``tolerance``.
+            The stream was wrong for ``fail_after_s`` seconds in a row.
         """
-        ts = np.asarray(timestamps, dtype=np.float64)
-        if ts.size == 0:
-            return None
-        diffs = np.diff(ts) if self._last is None else np.diff(np.concatenate([[self._last], ts]))
-        self._last = float(ts[-1])
-        kept = diffs[diffs <= self.stall_s]
-        self._span += float(kept.sum())
-        self._intervals += int(kept.size)
-        if self._span < self.window_s:
-            return None
-        rate = self._intervals / self._span if self._span > 0 else float("inf")
-        self._span, self._intervals = 0.0, 0
-        self.last_rate = rate
-        if abs(rate / self.nominal_rate - 1.0) > self.tolerance:
-            raise StreamRateError(
-                f"{stream_name} declares {self.nominal_rate:g} Hz but its timestamps advance at {rate:.1f} Hz "
-                f"over the last {self.window_s:g} s (or it loses {max(0.0, 1 - rate / self.nominal_rate):.0%} "
-                "of its samples). Fix the nominal rate in the amplifier's LSL settings, or the network link; "
-                "decoding at a wrong rate would be meaningless."
-            )
-        return rate
+        warnings: list[str] = []
+        if measured_rate is not None:
+            self.last_rate = measured_rate
+        off = None if measured_rate is None else measured_rate / self.nominal_rate - 1.0
+        if off is not None and fit_span_s >= self.min_fit_s:
+            if abs(off) > self.warn_above and not self._rate_warned:
+                self._rate_warned = True
+                self.reported_rate = measured_rate
+                warnings.append(
+                    f"{stream_name} declares {self.nominal_rate:g} Hz but its samples arrive at {measured_rate:.2f} Hz "
+                    f"({off:+.1%}); the recording keeps every sample's LSL time and uses the measured rate. "
+                    "Check the rate set in the amplifier's software."
+                )
+            elif abs(off) < self.warn_above / 2:
+                self._rate_warned = False
+        if self._window_start is None:
+            self._window_start = now
+        self._received += received
+        self._lost += lost
+        self._steps += steps
+        if now - self._window_start < self.window_s:
+            return warnings
+        due = self._received + self._lost
+        loss = self._lost / due if due else 0.0
+        bad = loss > self.tolerance or self._steps >= 2 or (off is not None and abs(off) > self.tolerance)
+        if bad:
+            if self._bad_since is None:
+                self._bad_since = self._window_start
+                warnings.append(self._describe(loss, off, stream_name) + "; decoding goes on while this is transient")
+            elif now - self._bad_since >= self.fail_after_s:
+                raise StreamRateError(
+                    self._describe(loss, off, stream_name) + f" for {now - self._bad_since:.0f} s. Fix the nominal "
+                    "rate in the amplifier's LSL settings, or the link; decoding at a wrong rate would be meaningless."
+                )
+        else:
+            self._bad_since = None
+        self._window_start = now
+        self._received = self._lost = self._steps = 0
+        return warnings
+
+    def _describe(self, loss: float, off: float | None, stream_name: str) -> str:
+        rate = self.nominal_rate * (1 - loss) if off is None or abs(off) <= self.tolerance else self.last_rate
+        return (f"{stream_name} declares {self.nominal_rate:g} Hz but delivers {rate:.1f} samples per second of its "
+                f"timestamps ({loss:.0%} lost, {self._steps} clock step(s) in {self.window_s:g} s)")
 
 
 class SampleClock:

@@ -103,6 +103,7 @@ def test_an_interrupted_recording_must_be_recovered_first(tmp_path):
     raw = mne.io.read_raw_fif(out, preload=True, verbose="error")
     assert summary.n_samples == raw.n_times == 300 and summary.n_markers == 1
     np.testing.assert_allclose(raw.get_data()[0] * 1e6, np.arange(300), atol=1e-4)
+    np.testing.assert_array_equal(np.load(summary.lsl_times_path), 10.0 + np.arange(300) / 100.0)  # every LSL time
     assert list(raw.annotations.description) == ["cue"]
     assert raw.annotations.onset[0] == pytest.approx(1.0)
 
