@@ -7,6 +7,7 @@ Examples::
     samba-live --headless --stream "MyAmp" --checkpoint model.samba --duration 600
     samba-live --list-streams
     samba-live --recover out.fif.partial                 # after a crash during --record
+    samba-live --headless --paradigm graz_mi_feedback --checkpoint subject.samba --stream "MyAmp" --runs 3
 
 Without ``--headless`` the desktop window opens (:func:`run_gui`); ``samba-live --replay FILE``
 opens it on a replayed file.
@@ -81,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the stream (default: 10)")
     p.add_argument("--stats-every", type=float, default=5.0, metavar="S", help="seconds between status lines (default: 5)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    # Cued runs headless (app.paradigm): --paradigm, --runs, --data-dir.
+    p.add_argument("--paradigm", metavar="PROTOCOL",
+                   help="with --headless: run a cued protocol (a .json file or a shipped one: graz_mi, "
+                        "graz_mi_feedback, distraction); feedback protocols print each run's online accuracy")
+    p.add_argument("--runs", type=int, default=1, metavar="N", help="with --paradigm: runs in a row (default: 1)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR",
+                   help="with --paradigm: where runs are saved (default: $SAMBA_LIVE_HOME or ~/samba-live)")
     return p
 
 
@@ -185,6 +193,8 @@ def run_headless(args: argparse.Namespace) -> int:
         montage=MontageOptions(montage_file=str(args.montage) if args.montage else None, device=args.device,
                                allow_drop=args.allow_drop),
     )
+    if args.paradigm is not None:
+        return _run_paradigm(args, config, player)
     pipeline = LivePipeline(config, on_decision=_log_decision)
     stop_requested, previous_handler = _install_sigterm()
     try:
@@ -204,6 +214,39 @@ def run_headless(args: argparse.Namespace) -> int:
     if pipeline.error is not None:
         print(f"samba-live: error: {pipeline.error}", file=sys.stderr)
         return EXIT_RUNTIME
+    return EXIT_OK
+
+
+def _run_paradigm(args: argparse.Namespace, config: PipelineConfig, player: ReplayPlayer | None) -> int:
+    """``--paradigm``: record ``--runs`` runs of a protocol; print each feedback run's accuracy, then all runs'."""
+    from .paradigm import ParadigmError, combined_score, default_data_dir, resolve_protocol, run_protocol_runs
+
+    if args.record is not None:
+        raise PipelineError("--record does not apply to --paradigm: each run is recorded in its own folder "
+                            "under --data-dir")
+    protocol = resolve_protocol(args.paradigm)
+    try:
+        if player is not None:
+            player.start()
+        outcomes = run_protocol_runs(protocol, config, args.data_dir or default_data_dir(), runs=args.runs)
+    except ParadigmError as exc:
+        print(f"samba-live: error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        log.info("interrupted; the runs so far are kept in %s", args.data_dir or default_data_dir())
+        return EXIT_RUNTIME
+    finally:
+        if player is not None:
+            player.stop()
+    for k, outcome in enumerate(outcomes, 1):
+        where = outcome.result.run_dir
+        print(f"run {k}: {outcome.score.summary()} [{where}]" if outcome.score else f"run {k}: session {where}")
+    scores = [o.score for o in outcomes if o.score is not None]
+    if len(scores) > 1:
+        print(f"all {len(scores)} runs: {combined_score(scores).summary()}")
+    if not protocol.has_feedback:
+        print(f"{protocol.name} records without feedback; for feedback runs use a feedback protocol "
+              "(e.g. --paradigm graz_mi_feedback)")
     return EXIT_OK
 
 

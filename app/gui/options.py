@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.paradigm.run import default_data_dir
 from app.pipeline import MontageOptions
 
 #: The checkpoint shipped with the package.
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "samba-base.samba"
-
-
-def default_data_dir() -> Path:
-    """Where sessions and subject checkpoints go: ``$SAMBA_LIVE_HOME`` or ``~/samba-live``."""
-    return Path(os.environ.get("SAMBA_LIVE_HOME") or Path.home() / "samba-live")
 
 
 @dataclass(frozen=True)
