@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return _recover(args)
         if args.list_streams:
             return _list()
+        if args.paradigm is not None and not args.headless:
+            raise PipelineError("--paradigm runs headless (add --headless); in the window, use the Calibration tab")
         if not args.headless:
             try:
                 return run_gui(args)

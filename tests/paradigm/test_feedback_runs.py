@@ -64,8 +64,11 @@ def test_the_headless_command_runs_a_feedback_protocol_and_prints_the_accuracy(a
     (["--paradigm", "no-such"], "graz_mi_feedback"),
     (["--paradigm", "graz_mi_feedback", "--runs", "0"], "--runs"),
     (["--paradigm", "graz_mi_feedback", "--record", "x.fif"], "--record"),
+    (["--paradigm", "graz_mi_feedback", "--no-headless"], "--headless"),
 ])
 def test_bad_paradigm_arguments_say_what_to_fix(small_checkpoint, tmp_path, capsys, argv, message):
-    code = main(["--headless", "--checkpoint", str(small_checkpoint), "--stream", unique_name("absent"),
+    headless = [] if "--no-headless" in argv else ["--headless"]
+    argv = [a for a in argv if a != "--no-headless"]
+    code = main([*headless, "--checkpoint", str(small_checkpoint), "--stream", unique_name("absent"),
                  "--data-dir", str(tmp_path), *argv])
     assert code == 2 and message in capsys.readouterr().err
