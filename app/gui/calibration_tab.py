@@ -302,6 +302,9 @@ class CalibrationTab(QWidget):
         self.trial_progress.setVisible(True)
         self.train_progress.setVisible(False)
         self.train_label.setText("")
+        if report is None:
+            self.report_view.clear(f"Feedback run with {self.feedback_checkpoint.name}: the bar on the cue screen "
+                                   "follows the decoder; each run's online accuracy is listed on the left.")
         self._show_cue_screen()
         if self.run.start(protocol, train=False, checkpoint=self.feedback_checkpoint):
             self.cue_view.show_message(protocol.instructions_text() or "Preparing…")

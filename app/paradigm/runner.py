@@ -31,7 +31,7 @@ from app.pipeline import Decision, LivePipeline, PipelineConfig, RecordingSummar
 
 from .cue_outlet import SentMarker
 from .displays import screen_text
-from .feedback import FeedbackLoop
+from .feedback import FEEDBACK_START, FeedbackLoop
 from .protocol import CueProtocol
 from .run import ParadigmRun
 from .session_file import SessionFile
@@ -176,6 +176,9 @@ def _play(run: ParadigmRun, pipeline: LivePipeline, frame_s: float, on_event, fe
         for event in events:
             for marker in [] if feedback is None else feedback.on_event(event):
                 run.send(marker)
+                if marker != FEEDBACK_START:
+                    outcome = feedback.score().outcomes[-1]
+                    log.info("trial %d, cued %s: decoded %s", outcome.trial + 1, outcome.label, outcome.decoded or "nothing")
             if event.kind == "step":
                 done, total = run.timer.trial_progress()
                 log.info("trial %d/%d, %s: %s", done, total, event.step.phase, screen_text(event.step, run.seed))
