@@ -232,7 +232,7 @@ class FeedbackLoop:
     head : str
         The head whose decisions :meth:`on_decision` reads.
     smoothing_s : float
-        Time constant of the cursor's smoothing (s); the score uses the raw probabilities.
+        Time constant of the cursor's smoothing (s); the score uses the probabilities as given.
 
     Raises
     ------
@@ -295,8 +295,13 @@ class FeedbackLoop:
             self.smoother.update(p, t)
 
     def on_decision(self, decision) -> None:
-        """A :class:`~app.pipeline.Decision` of the running model (its raw probabilities of the head)."""
-        self.on_probabilities(decision.probs[self.head], decision.sample_time)
+        """A :class:`~app.pipeline.Decision` of the running model.
+
+        Reads the head's probabilities as the pipeline publishes them (``smoothed``: after the
+        pipeline's own smoothing, off by default), the same vectors the GUI's display buffers
+        hold, so headless and GUI runs score alike.
+        """
+        self.on_probabilities(decision.smoothed[self.head], decision.sample_time)
 
     def position(self) -> tuple[float, float] | None:
         """Where the cursor is (see :func:`cursor_position`); None outside feedback phases."""
