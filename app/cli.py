@@ -7,6 +7,7 @@ Examples::
     samba-live --headless --stream "MyAmp" --checkpoint model.samba --duration 600
     samba-live --list-streams
     samba-live --recover out.fif.partial                 # after a crash during --record
+    samba-live --headless --paradigm graz_mi_feedback --checkpoint subject.samba --stream "MyAmp" --runs 3
 
 Without ``--headless`` the desktop window opens (:func:`run_gui`); ``samba-live --replay FILE``
 opens it on a replayed file.
@@ -99,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stats-every", type=float, default=5.0, metavar="S", help="seconds between status lines (default: 5)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="debug logging, liblsl's INFO lines and the montage table at every start")
+    # Cued runs headless (app.paradigm): --paradigm, --runs, --data-dir.
+    p.add_argument("--paradigm", metavar="PROTOCOL",
+                   help="with --headless: run a cued protocol (a .json file or a shipped one: graz_mi, "
+                        "graz_mi_feedback, distraction); feedback protocols print each run's online accuracy")
+    p.add_argument("--runs", type=int, default=1, metavar="N", help="with --paradigm: runs in a row (default: 1)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR",
+                   help="with --paradigm: where runs are saved (default: $SAMBA_LIVE_HOME or ~/samba-live)")
     return p
 
 
@@ -137,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             return _recover(args)
         if args.list_streams:
             return _list()
+        if args.paradigm is not None and not args.headless:
+            raise PipelineError("--paradigm runs headless (add --headless); in the window, use the Calibration tab")
         if not args.headless:
             try:
                 return run_gui(args)
@@ -184,6 +194,8 @@ def run_headless(args: argparse.Namespace) -> int:
             args, stream=StreamSelector.of_replay(player.name, player.source), markers=markers,
             mains_hz=args.mains if args.mains is not None else player.line_freq)
         log.info("replaying %s at %gx as LSL stream %r", player.source, args.speed, player.name)
+    if args.paradigm is not None:
+        return _run_paradigm(args, config, player)
     pipeline = LivePipeline(config, on_decision=_log_decision,
                             source_end=(lambda: player.samples_sent) if player is not None and not args.loop else None)
     stop_requested, previous_handler = _install_sigterm()
@@ -244,6 +256,40 @@ def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
     if pipeline.ground_truth is not None:
         source = "the replay's annotations" if player is not None else "the marker stream"
         log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())
+
+
+def _run_paradigm(args: argparse.Namespace, config: PipelineConfig, player: ReplayPlayer | None) -> int:
+    """``--paradigm``: record ``--runs`` runs of a protocol; print each feedback run's accuracy, then all runs'."""
+    from .paradigm import ParadigmError, combined_score, default_data_dir, resolve_protocol, run_protocol_runs
+
+    if args.record is not None:
+        raise PipelineError("--record does not apply to --paradigm: each run is recorded in its own folder "
+                            "under --data-dir")
+    protocol = resolve_protocol(args.paradigm)
+    try:
+        if player is not None:
+            player.start()
+            player.release()
+        outcomes = run_protocol_runs(protocol, config, args.data_dir or default_data_dir(), runs=args.runs)
+    except ParadigmError as exc:
+        print(f"samba-live: error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        log.info("interrupted; the runs so far are kept in %s", args.data_dir or default_data_dir())
+        return EXIT_RUNTIME
+    finally:
+        if player is not None:
+            player.stop()
+    for k, outcome in enumerate(outcomes, 1):
+        where = outcome.result.run_dir
+        print(f"run {k}: {outcome.score.summary()} [{where}]" if outcome.score else f"run {k}: session {where}")
+    scores = [o.score for o in outcomes if o.score is not None]
+    if len(scores) > 1:
+        print(f"all {len(scores)} runs: {combined_score(scores).summary()}")
+    if not protocol.has_feedback:
+        print(f"{protocol.name} records without feedback; for feedback runs use a feedback protocol "
+              "(e.g. --paradigm graz_mi_feedback)")
+    return EXIT_OK
 
 
 def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None:

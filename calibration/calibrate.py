@@ -25,7 +25,7 @@ from samba_core.recordings import Recording, file_sha256, read_recording
 from .baselines import baseline_estimators
 from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochSet, build_epochs
 from .estimator import DEFAULT_LR, SambaClassifier
-from .finetune import TRAIN_MODES
+from .finetune import DEFAULT_TRAIN_MODE, TRAIN_MODES
 from .protocols import Protocol, ProtocolError, get_protocol, select_protocol
 from .report import CalibrationReport
 from .validation import cross_validate, make_folds
@@ -68,7 +68,7 @@ class CalibrationConfig:
 
     task: str = "mi"
     protocol: str | None = None
-    train: str = "heads"
+    train: str = DEFAULT_TRAIN_MODE
     folds: int = 5
     seed: int = 0
     max_epochs: int = 40

@@ -21,7 +21,7 @@ from samba_core.recordings import RecordingError, ReservedSubjectError, eegmmidb
 
 from .calibrate import CalibrationConfig, CalibrationError, calibrate, set_cpu_threads
 from .epochs import MIN_EEG_CHANNELS, MIN_TRIALS_PER_CLASS, EpochingError
-from .finetune import TRAIN_MODES
+from .finetune import DEFAULT_TRAIN_MODE, TRAIN_MODES
 from .protocols import PROTOCOLS, ProtocolError
 
 #: Where ``--base`` points by default: the pretrained checkpoint shipped in the ``checkpoints`` package.
@@ -43,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default=None,
                    help=f"event mapping: one of {sorted(PROTOCOLS)} or a JSON file (default: the task's protocol "
                         "whose markers occur in the session)")
-    p.add_argument("--train", default="heads", choices=TRAIN_MODES,
-                   help="what is fine-tuned: the task head (default), also the last encoder stage, or all weights")
+    p.add_argument("--train", default=DEFAULT_TRAIN_MODE, choices=TRAIN_MODES,
+                   help=f"what is fine-tuned: the task head, also the last encoder stage, or all weights "
+                        f"(default {DEFAULT_TRAIN_MODE})")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0 = skip; default 5)")
     p.add_argument("--max-epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")

@@ -27,6 +27,8 @@ from torch import Tensor, nn
 from samba_core import Samba, SambaConfig
 
 TRAIN_MODES = ("heads", "last-stage", "all")
+#: The training mode of ``samba-calibrate`` and of the GUI's calibration when a protocol names none.
+DEFAULT_TRAIN_MODE = "heads"
 
 
 def with_head(config: SambaConfig, task: str, classes: tuple[str, ...]) -> SambaConfig:

@@ -13,22 +13,31 @@ The stages, each started by the end of the previous one and none blocking the GU
 4. ``training``: ``samba-calibrate`` in a QProcess (:class:`app.gui.trainer.TrainerProcess`);
 5. ``done`` (or ``failed`` at any point, with a message).
 
+A feedback protocol (:attr:`app.paradigm.CueProtocol.has_feedback`) is a feedback run
+instead: during its feedback phases a :class:`app.paradigm.FeedbackLoop` reads the running
+model's probabilities on every tick and moves the cue screen's cursor, its markers go out
+on the cue stream with the others, and the run ends with its online score (no training).
+
 No widget here: the calibration tab shows what the signals say. The same run, without Qt,
 is :func:`app.paradigm.run_paradigm`.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.paradigm import CueProtocol, ParadigmRun, SessionFile, new_run_dir
+from app.paradigm import FEEDBACK_FILE, CueProtocol, FeedbackLoop, ParadigmRun, SessionFile, head_classes, new_run_dir
+from samba_core import CheckpointError
 
 from .session import LiveSession, SessionRequest
+from .report_view import score_line
 from .trainer import TrainerProcess, TrainingJob
 
 IDLE, PREPARING, RUNNING, SAVING, TRAINING, DONE, FAILED = (
@@ -67,6 +76,10 @@ class CalibrationRun(QObject):
     training_progress(int, str)
         Percent and what the trainer is doing.
     trained(CalibrationReport)
+    feedback_moved(object)
+        Cursor position (x, y) in [-1, 1]² during feedback phases, None outside them.
+    feedback_scored(RunScore)
+        A feedback run ended: its online score.
     message(str, str)
         (level, text) for the notice list.
     """
@@ -77,6 +90,8 @@ class CalibrationRun(QObject):
     trial_changed = Signal(int, int)
     training_progress = Signal(int, str)
     trained = Signal(object)
+    feedback_moved = Signal(object)
+    feedback_scored = Signal(object)
     message = Signal(str, str)
     _session_written = Signal(object, str)
 
@@ -91,6 +106,9 @@ class CalibrationRun(QObject):
         self.run_dir: Path | None = None
         self.session_file: SessionFile | None = None
         self.report = None
+        self.feedback: FeedbackLoop | None = None
+        self.score = None
+        self._fed_until = -float("inf")
         self.last_error = ""
         self._pipeline_ready = False
         self._prepare_deadline = 0.0
@@ -107,16 +125,26 @@ class CalibrationRun(QObject):
         self.tick.timeout.connect(self._on_tick)
 
     # -- control -----------------------------------------------------------------------
-    def start(self, protocol: CueProtocol, train: bool = True) -> bool:
-        """Begin a run of ``protocol``; False (with a ``failed`` stage) when it cannot start."""
+    def start(self, protocol: CueProtocol, train: bool = True, checkpoint: Path | None = None) -> bool:
+        """Begin a run of ``protocol``; False (with a ``failed`` stage) when it cannot start.
+
+        ``checkpoint`` replaces the selected model (a feedback run decodes with the subject's
+        checkpoint); a feedback protocol is never followed by training.
+        """
         if self.stage in BUSY:
             return False
-        self.train = train
+        self.train = train and not protocol.has_feedback
         self.run_dir = new_run_dir(self.data_dir, protocol)
         self.paradigm = ParadigmRun(protocol, self.run_dir, time_scale=self.time_scale)
+        self.feedback, self.score, self._fed_until = None, None, -float("inf")
         try:
             self.request = self.make_request(record=self.paradigm.live_recording, markers=self.paradigm.cue_selector)
-        except ValueError as exc:
+            if checkpoint is not None:
+                self.request = replace(self.request, checkpoint=Path(checkpoint))
+            if protocol.has_feedback:
+                self.feedback = FeedbackLoop(protocol.classes, head_classes(self.request.checkpoint, protocol.task),
+                                             protocol.task)
+        except (ValueError, CheckpointError) as exc:
             self.paradigm.abort()
             self.fail(str(exc))
             return False
@@ -171,15 +199,40 @@ class CalibrationRun(QObject):
             timer = self.paradigm.timer
             if timer.current is not None:
                 self.step_elapsed.emit(timer.elapsed(now) - timer.current.start_s)
+            if self.feedback is not None and self.feedback.active:
+                self._feed()
+
+    def _feed(self) -> None:
+        """Give the feedback loop the probabilities decoded since the last tick; move the cursor."""
+        pipeline = self.session.pipeline
+        try:
+            snapshot = pipeline.snapshot(trace_samples=1) if pipeline is not None else None
+        except Exception:  # noqa: BLE001 - a pipeline tearing down: the failure arrives by its own signal
+            snapshot = None
+        if snapshot is not None and self.feedback.head in snapshot.history:
+            probs, times = snapshot.history[self.feedback.head], snapshot.history_times[self.feedback.head]
+            for k in range(len(times)):
+                if times[k] > self._fed_until:
+                    self.feedback.on_probabilities(probs[k], float(times[k]))
+            if len(times):
+                self._fed_until = max(self._fed_until, float(times[-1]))
+        self.feedback_moved.emit(self.feedback.position())
 
     def _handle(self, events) -> None:
         """Show the steps (the run has already sent the markers); save at the end."""
         for event in events:
+            for marker in [] if self.feedback is None else self.feedback.on_event(event):
+                self.paradigm.send(marker)
             if event.kind == "step":
                 self.step_started.emit(event.step, self.paradigm.seed)
                 self.trial_changed.emit(*self.paradigm.timer.trial_progress())
+                if self.feedback is not None:
+                    self.feedback_moved.emit(self.feedback.position())
             elif event.kind == "finished":
                 self.tick.stop()
+                if self.feedback is not None:
+                    self.score = self.feedback.score()
+                    (self.run_dir / FEEDBACK_FILE).write_text(json.dumps(self.score.to_dict(), indent=2))
                 self._set_stage(SAVING, "saving the recording…")
                 self.session.stop()
 
@@ -217,6 +270,11 @@ class CalibrationRun(QObject):
                                   f"markers {counts})")
         if result.missing:
             self.message.emit("warning", f"markers sent but not recorded: {result.missing}")
+        if self.score is not None:
+            self._set_stage(DONE, f"feedback run: {self.score.summary()}")
+            self.message.emit("info", f"feedback run saved to {self.run_dir}: {self.score.summary()}")
+            self.feedback_scored.emit(self.score)
+            return
         if not self.train:
             self._set_stage(DONE, f"session saved to {result.path}; train it with samba-calibrate when you like")
             return
@@ -235,10 +293,8 @@ class CalibrationRun(QObject):
             self.fail(error + (f"\n{tail}" if tail else ""))
             return
         self.report = report
-        best = max(report.scores.items(), key=lambda kv: kv[1]["balanced_accuracy"], default=None)
-        score = f"; best cross-validated balanced accuracy: {best[0]} {best[1]['balanced_accuracy']:.2f}" if best else ""
-        self._set_stage(DONE, f"subject checkpoint written to {report.checkpoint}{score}")
-        self.message.emit("info", f"calibration finished: {report.checkpoint}{score}")
+        self._set_stage(DONE, f"{score_line(report)}; subject checkpoint written to {report.checkpoint}")
+        self.message.emit("info", f"calibration finished: {score_line(report)}; {report.checkpoint}")
         self.trained.emit(report)
 
     # -- helpers -----------------------------------------------------------------------

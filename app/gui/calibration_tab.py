@@ -1,7 +1,10 @@
-"""Calibration tab: pick a protocol, run it on the cue screen, then see the trained result.
+"""Calibration tab: pick a protocol, run it on the cue screen, then see the trained result; feedback runs after.
 
 The work (recording, session file, training) is a :class:`~app.gui.calibration_run.CalibrationRun`;
 this tab holds the controls, the cue screen and the report, and shows what the run says.
+Once a subject checkpoint is trained (or loaded), "Feedback run" runs the feedback variant
+of the selected protocol with it: the cue screen's bar follows the decoder and each run's
+online accuracy is listed with its interval.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from PySide6.QtWidgets import (
     QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from app.paradigm import CueProtocol, ProtocolFileError, builtin_protocols, load_protocol, trial_count_warning
+from app.paradigm import (
+    CueProtocol, ProtocolFileError, RunScore, builtin_protocols, combined_score, load_protocol, trial_count_warning,
+)
+from calibration.finetune import DEFAULT_TRAIN_MODE
 
 from .calibration_run import BUSY, DONE, FAILED, PREPARING, RUNNING, TRAINING, CalibrationRun
 from .cue_view import CueView
@@ -57,7 +63,12 @@ class CalibrationTab(QWidget):
         self.run.trial_changed.connect(self._on_trial)
         self.run.training_progress.connect(self._on_progress)
         self.run.trained.connect(self._on_trained)
+        self.run.feedback_moved.connect(self.cue_view.set_feedback)
+        self.run.feedback_scored.connect(self._on_feedback_scored)
         self.run.message.connect(self.message)
+        self.feedback_checkpoint: Path | None = None
+        self.feedback_scores: list[RunScore] = []
+        self._feedback_protocols: list[CueProtocol] = []
         self._protocols: list[CueProtocol] = []
         self.reload_protocols()
 
@@ -99,6 +110,7 @@ class CalibrationTab(QWidget):
         self.train_after.setToolTip("run samba-calibrate on the new session to make a subject checkpoint")
         self.train_after.setChecked(True)
         self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Protocol", row)
         form.addRow("Extra classes", self.optional_box)
@@ -110,8 +122,14 @@ class CalibrationTab(QWidget):
         self.abort_button = QPushButton("Abort")
         self.abort_button.setEnabled(False)
         self.abort_button.clicked.connect(self.abort)
+        self.feedback_button = QPushButton("Feedback run")
+        self.feedback_button.setToolTip("after calibration: cued trials in which a bar follows the decoder; "
+                                        "each run's online accuracy is listed below")
+        self.feedback_button.setEnabled(False)
+        self.feedback_button.clicked.connect(self.start_feedback)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
+        buttons.addWidget(self.feedback_button)
         buttons.addWidget(self.abort_button)
         self.status = QLabel("Select the EEG stream and the base model above, then start.")
         self.status.setWordWrap(True)
@@ -123,6 +141,10 @@ class CalibrationTab(QWidget):
             bar.setVisible(False)  # shown once a run starts
         self.train_label = QLabel()
         self.train_label.setStyleSheet("color: #555")
+        self.train_label.setWordWrap(True)
+        self.feedback_label = QLabel()
+        self.feedback_label.setWordWrap(True)
+        self.feedback_label.setTextFormat(Qt.RichText)
         controls = QGroupBox("Calibration run")
         controls_layout = QVBoxLayout(controls)
         controls_layout.addLayout(form)
@@ -132,34 +154,43 @@ class CalibrationTab(QWidget):
         controls_layout.addWidget(self.trial_progress)
         controls_layout.addWidget(self.train_progress)
         controls_layout.addWidget(self.train_label)
+        controls_layout.addWidget(self.feedback_label)
         controls_layout.addStretch(1)
         controls.setMaximumWidth(430)
         self.cue_view = CueView()
-        top = QWidget()
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(controls)
-        top_layout.addWidget(self.cue_view, 1)
         self.cue_window_button = QPushButton("Open a cue window for the subject's screen")
         self.cue_window_button.clicked.connect(self.open_cue_window)
         controls_layout.insertWidget(controls_layout.count() - 1, self.cue_window_button)
         self.cue_window: CueView | None = None
         self.report_view = ReportView()
         self.report_view.load_requested.connect(self.load_requested)
+        self.report_view.load_requested.connect(self.set_feedback_checkpoint)
+        # Controls on the left, full height; on the right the cue screen above the report. Once a
+        # report is shown the (blank) cue screen folds away so that the scores and figures fit.
         self.splitter = QSplitter(Qt.Vertical)
-        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.cue_view)
         self.splitter.addWidget(self.report_view)
-        self.splitter.setSizes([560, 200])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        self.splitter.setCollapsible(1, False)
+        self._show_cue_screen()
+        layout = QHBoxLayout(self)
+        layout.addWidget(controls)
+        layout.addWidget(self.splitter, 1)
+
+    def _show_cue_screen(self) -> None:
+        self.splitter.setSizes([10_000, 1])  # the report keeps its minimum (a line saying what happens)
+
+    def _show_report(self) -> None:
+        self.splitter.setSizes([0, 10_000])
 
     def reload_protocols(self) -> None:
         try:
             # Motor imagery first: the usual first calibration.
-            self._protocols = sorted(builtin_protocols(), key=lambda p: (p.task != "mi", p.name))
+            shipped = sorted(builtin_protocols(), key=lambda p: (p.task != "mi", p.name))
         except ProtocolFileError as exc:
-            self._protocols = []
+            shipped = []
             self.message.emit("error", f"a shipped protocol file is invalid: {exc}")
+        self._protocols = [p for p in shipped if not p.has_feedback]
+        self._feedback_protocols = [p for p in shipped if p.has_feedback]
         self.protocol_combo.blockSignals(True)
         self.protocol_combo.clear()
         for p in self._protocols:
@@ -188,8 +219,6 @@ class CalibrationTab(QWidget):
             return
         p = self._protocols[index]
         self.description.setText(p.description or p.title)
-        if self.stage not in BUSY:
-            self.cue_view.show_message(p.instructions or p.title)
         for box in self.optional_checks.values():
             self.optional_box.removeWidget(box)
             box.deleteLater()
@@ -197,10 +226,18 @@ class CalibrationTab(QWidget):
         for c in p.optional_classes:
             box = QCheckBox(c)
             box.toggled.connect(self._update_estimate)
+            box.toggled.connect(self._show_instructions)
             self.optional_box.addWidget(box)
             self.optional_checks[c] = box
         self.trials.setValue(p.trials_per_class)
         self._update_estimate()
+        self._show_instructions()
+
+    def _show_instructions(self, *_) -> None:
+        """The selected protocol's instructions, naming only the classes in use."""
+        if self.stage not in BUSY and self._protocols:
+            p = self.selected_protocol()
+            self.cue_view.show_message(p.instructions_text() or p.title)
 
     def selected_protocol(self) -> CueProtocol:
         base = self._protocols[self.protocol_combo.currentIndex()]
@@ -213,6 +250,7 @@ class CalibrationTab(QWidget):
             total = p.nominal_total_s() * self.run.time_scale
             text = (f"{len(p.classes)} classes × {p.trials_per_class} = {len(p.classes) * p.trials_per_class} "
                     f"trials, about {total / 60:.1f} min")
+            text += f"<br>training mode: {p.training.get('train', DEFAULT_TRAIN_MODE)}"
             warning = trial_count_warning(p)
             if warning:
                 text += f'<br><span style="color:#b00020">{warning}</span>'
@@ -231,11 +269,59 @@ class CalibrationTab(QWidget):
         self.trial_progress.setVisible(True)
         self.train_progress.setVisible(self.train_after.isChecked())
         self.report_view.clear("Recording…")
-        self.splitter.setSizes([560, 200])
+        self._show_cue_screen()
         self.train_progress.setValue(0)
         self.train_label.setText("")
         if self.run.start(protocol, train=self.train_after.isChecked()):
             self.cue_view.show_message("Preparing…")
+
+    def feedback_protocol(self) -> CueProtocol | None:
+        """The feedback variant of the selected protocol (same task), with the selected extra classes it offers."""
+        if not self._protocols:
+            return None
+        selected = self.selected_protocol()
+        for p in self._feedback_protocols:
+            if p.task == selected.task:
+                return p.with_classes(tuple(c for c in selected.classes if c in p.optional_classes))
+        return None
+
+    def set_feedback_checkpoint(self, path: Path | None) -> None:
+        """The subject checkpoint feedback runs decode with (set when one is trained or loaded)."""
+        self.feedback_checkpoint = None if path is None else Path(path)
+        self._sync_feedback_button()
+
+    def start_feedback(self) -> None:
+        """A feedback run with :attr:`feedback_checkpoint` (asks first if its calibration scored poorly)."""
+        protocol = self.feedback_protocol()
+        if self.stage in BUSY or protocol is None or self.feedback_checkpoint is None:
+            return
+        report = self.report_view.report
+        if report is not None and Path(report.checkpoint) == self.feedback_checkpoint and \
+                not self.report_view.confirm_load():
+            return
+        self.trial_progress.setVisible(True)
+        self.train_progress.setVisible(False)
+        self.train_label.setText("")
+        if report is None:
+            self.report_view.clear(f"Feedback run with {self.feedback_checkpoint.name}: the bar on the cue screen "
+                                   "follows the decoder; each run's online accuracy is listed on the left.")
+        self._show_cue_screen()
+        if self.run.start(protocol, train=False, checkpoint=self.feedback_checkpoint):
+            self.cue_view.show_message(protocol.instructions_text() or "Preparing…")
+
+    def _sync_feedback_button(self) -> None:
+        ready = self.feedback_checkpoint is not None and self.feedback_protocol() is not None
+        self.feedback_button.setEnabled(ready and self.stage not in BUSY)
+        self.feedback_button.setToolTip(
+            f"feedback run decoding with {self.feedback_checkpoint}" if ready else
+            "available once a subject checkpoint is trained or loaded (and a feedback protocol exists for the task)")
+
+    def _on_feedback_scored(self, score: RunScore) -> None:
+        self.feedback_scores.append(score)
+        lines = [f"run {k}: {s.summary()}" for k, s in enumerate(self.feedback_scores, 1)]
+        if len(self.feedback_scores) > 1:
+            lines.append(f"<b>all runs</b>: {combined_score(self.feedback_scores).summary()}")
+        self.feedback_label.setText("<b>Feedback runs</b><br>" + "<br>".join(lines))
 
     def abort(self) -> None:
         self.run.abort()
@@ -253,6 +339,7 @@ class CalibrationTab(QWidget):
             window.resize(1024, 700)
             self.run.step_started.connect(window.show_step)
             self.run.step_elapsed.connect(window.set_elapsed)
+            self.run.feedback_moved.connect(window.set_feedback)
             window.show_message(self.cue_view.message)
             self.cue_window = window
         self.cue_window.show()
@@ -266,6 +353,7 @@ class CalibrationTab(QWidget):
         self.abort_button.setEnabled(stage in (PREPARING, RUNNING, TRAINING))
         self.abort_button.setText("Cancel training" if stage == TRAINING else "Abort")
         self.protocol_combo.setEnabled(not busy)
+        self._sync_feedback_button()
         views = [self.cue_view] + ([self.cue_window] if self.cue_window is not None else [])
         for view in views:
             if stage in ("saving", TRAINING, DONE):
@@ -283,5 +371,6 @@ class CalibrationTab(QWidget):
 
     def _on_trained(self, report) -> None:
         self.report_view.show_report(report)
-        self.splitter.setSizes([260, 640])  # the result matters more than the blank cue screen now
+        self._show_report()  # the result matters more than the blank cue screen now
+        self.set_feedback_checkpoint(Path(report.checkpoint))
         self.checkpoint_created.emit(Path(report.checkpoint))

@@ -1,8 +1,11 @@
-"""The cue screen of a calibration run: fixation cross, arrows, text, sums, a dot to follow.
+"""The cue screen of a calibration run: fixation cross, arrows, text, sums, a dot to follow, the feedback bar.
 
 It only paints what the protocol timer says; what changing displays show (a new sum every
 few seconds, the moving dot) comes from :mod:`app.paradigm.displays` as a function of the
-time spent in the step, so the screen is as deterministic as the timer.
+time spent in the step, so the screen is as deterministic as the timer. During a feedback
+phase a bar grows from the centre towards the decoded class (the cursor position of
+:func:`app.paradigm.cursor_position`, given by :meth:`CueView.set_feedback`), green when it
+points to the cued class; the cued direction stays faintly marked.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ class CueView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(320, 220)
+        self.setMinimumSize(240, 120)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.step: Step | None = None
         self.seed = 0
         self.elapsed_s = 0.0
         self.message = "Choose a protocol and press Start"
+        self.feedback_position: tuple[float, float] | None = None
 
     def show_message(self, text: str) -> None:
         self.step, self.message = None, text
@@ -33,7 +37,24 @@ class CueView(QWidget):
 
     def show_step(self, step: Step, seed: int = 0) -> None:
         self.step, self.seed, self.elapsed_s = step, seed, 0.0
+        if step.display != "feedback":
+            self.feedback_position = None
         self.update()
+
+    def set_feedback(self, position: tuple[float, float] | None) -> None:
+        """Where the feedback cursor is, in [-1, 1]² (x right, y up); None hides the bar."""
+        self.feedback_position = None if position is None else (float(position[0]), float(position[1]))
+        if self.step is not None and self.step.display == "feedback":
+            self.update()
+
+    def bar_geometry(self) -> tuple[QPointF, QPointF] | None:
+        """The bar as drawn: from the centre to its tip, in widget pixels (None when no bar is shown)."""
+        if self.step is None or self.step.display != "feedback" or self.feedback_position is None:
+            return None
+        c = QPointF(self.width() / 2, self.height() / 2)
+        reach = 0.42 * min(self.width(), self.height())
+        x, y = self.feedback_position
+        return c, QPointF(c.x() + x * reach, c.y() - y * reach)
 
     def set_elapsed(self, seconds: float) -> None:
         """Time spent in the current step (moves the dot, changes the sum)."""
@@ -43,7 +64,12 @@ class CueView(QWidget):
 
     def display_text(self) -> str:
         """What is on screen, in words (for tests and screen readers)."""
-        return self.message if self.step is None else screen_text(self.step, self.seed, self.elapsed_s)
+        if self.step is None:
+            return self.message
+        text = screen_text(self.step, self.seed, self.elapsed_s)
+        if self.step.display == "feedback" and self.feedback_position is not None:
+            text += " x={:+.2f} y={:+.2f}".format(*self.feedback_position)
+        return text
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """In a window of its own: F11 toggles full screen, Esc leaves it."""
@@ -63,7 +89,9 @@ class CueView(QWidget):
         size = 0.35 * min(w, h)
         step = self.step
         display = "text" if step is None else step.display
-        if display == "cross" or display == "arrow":
+        if display == "feedback" and step is not None:
+            self._feedback(p, c, size, step)
+        if display in ("cross", "arrow", "feedback"):
             p.setPen(QPen(QColor("#e8e8e8"), max(3.0, size / 12)))
             p.drawLine(QPointF(c.x() - size / 2, c.y()), QPointF(c.x() + size / 2, c.y()))
             p.drawLine(QPointF(c.x(), c.y() - size / 2), QPointF(c.x(), c.y() + size / 2))
@@ -84,6 +112,27 @@ class CueView(QWidget):
             p.setBrush(QColor("#ffd23f"))
             p.drawEllipse(centre, size / 10, size / 10)
         p.end()
+
+    def _feedback(self, p: QPainter, c: QPointF, size: float, step: Step) -> None:
+        angle = ARROWS.get(step.label or "")
+        if angle is not None:  # the cued direction, faint, so the target stays in view
+            a = math.radians(angle)
+            reach = 0.42 * min(self.width(), self.height())
+            target = QPointF(c.x() + math.cos(a) * reach, c.y() - math.sin(a) * reach)
+            p.setPen(QPen(QColor("#3a4450"), max(14.0, size / 4), Qt.SolidLine, Qt.RoundCap))
+            p.drawLine(c, target)
+        bar = self.bar_geometry()
+        if bar is None:
+            return
+        start, tip = bar
+        towards_cue = angle is not None and (tip.x() - start.x()) * math.cos(math.radians(angle)) - (
+            tip.y() - start.y()) * math.sin(math.radians(angle)) > 0
+        colour = QColor("#3ddc84" if towards_cue else "#ffb020")
+        p.setPen(QPen(colour, max(14.0, size / 4), Qt.SolidLine, Qt.FlatCap))
+        p.drawLine(start, tip)
+        p.setPen(Qt.NoPen)
+        p.setBrush(colour)
+        p.drawEllipse(tip, size / 8, size / 8)
 
     def _arrow(self, p: QPainter, c: QPointF, size: float, angle_deg: float) -> None:
         a = math.radians(angle_deg)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.cli import build_parser
 from app.pipeline import PipelineConfig
-
-
-def default_data_dir() -> Path:
-    """Where sessions and subject checkpoints go: ``$SAMBA_LIVE_HOME`` or ``~/samba-live``."""
-    return Path(os.environ.get("SAMBA_LIVE_HOME") or Path.home() / "samba-live")
+from app.paradigm.run import default_data_dir
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ A protocol file (JSON, see ``app/protocols/``) describes one paradigm:
   recording stretch after the last one (the final epochs need data after their cue);
 - ``training``: options passed to ``samba-calibrate`` when the recording ends.
 
+A phase whose display is ``feedback`` makes the protocol a *feedback run*: during it the
+cue screen shows a cursor moving with the decoded probabilities, and each trial is scored
+online (:mod:`app.paradigm.feedback`). Such protocols need motor-imagery classes with a
+cue direction (left, right, feet, tongue). In ``instructions``, ``{classes}`` is replaced
+by the classes in use, in words (see :meth:`CueProtocol.instructions_text`).
+
 The markers are those :mod:`calibration.protocols` reads: ``cue/<class>`` for motor
 imagery, ``block/<condition>`` for the distraction blocks.
 """
@@ -31,7 +37,7 @@ from calibration import MIN_TRIALS_PER_CLASS, PROTOCOLS
 PROTOCOL_DIR = Path(__file__).resolve().parents[1] / "protocols"
 
 #: What the cue screen can show (see :mod:`app.paradigm.displays`).
-DISPLAYS = ("blank", "cross", "arrow", "text", "arithmetic", "tracking")
+DISPLAYS = ("blank", "cross", "arrow", "text", "arithmetic", "tracking", "feedback")
 
 #: Training options understood in a protocol's ``training`` section (``samba-calibrate`` flags).
 TRAINING_OPTIONS = {
@@ -147,6 +153,17 @@ class CueProtocol:
         return replace(self, classes=self.classes + tuple(c for c in self.optional_classes if c in extra),
                        trials_per_class=n)
 
+    @property
+    def has_feedback(self) -> bool:
+        """Whether this is a feedback run (a phase shows the decoder's cursor)."""
+        return any("feedback" in p.display.values() for p in self.phases)
+
+    def instructions_text(self) -> str:
+        """The instructions with ``{classes}`` replaced by the classes in use, in words."""
+        from .displays import imagery_words
+
+        return self.instructions.replace("{classes}", imagery_words(self.classes))
+
     def markers(self) -> list[str]:
         """Every class marker this protocol can send (optional classes included)."""
         out = []
@@ -236,6 +253,13 @@ def protocol_from_dict(data: dict[str, Any]) -> CueProtocol:
                                     f"(phases: {names})")
         if p.marker_until is not None and p.marker is None:
             raise ProtocolFileError(f"phase {p.name!r}: marker_until needs a marker")
+    if any("feedback" in p.display.values() for p in phases):
+        from .displays import ARROWS
+
+        no_direction = [c for c in classes + optional if c not in ARROWS]
+        if no_direction:
+            raise ProtocolFileError(f"a feedback phase moves a cursor towards each class's cue direction, but "
+                                    f"{no_direction} have none (classes with one: {sorted(ARROWS)})")
     training = dict(data.get("training", {}))
     for key, value in training.items():
         kind = TRAINING_OPTIONS.get(key)

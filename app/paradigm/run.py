@@ -17,6 +17,7 @@ same markers at the same schedule times.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -29,6 +30,11 @@ from .timer import ProtocolTimer, TimerEvent, build_schedule
 
 #: File names inside a run folder.
 LIVE_RECORDING, SESSION_FILE, RUN_INFO = "live.fif", "session_raw.fif", "run.json"
+
+
+def default_data_dir() -> Path:
+    """Where sessions and subject checkpoints go: ``$SAMBA_LIVE_HOME`` or ``~/samba-live``."""
+    return Path(os.environ.get("SAMBA_LIVE_HOME") or Path.home() / "samba-live")
 
 
 def new_run_dir(data_dir: str | Path, protocol: CueProtocol) -> Path:
@@ -111,6 +117,12 @@ class ParadigmRun:
                     raise RuntimeError("the cue outlet of this run is closed")
                 self.outlet.push(event.marker, event.duration_s)
         return events
+
+    def send(self, text: str, duration_s: float = 0.0) -> SentMarker:
+        """Send a marker now that the timeline does not schedule (e.g. a feedback run's outcome)."""
+        if self.outlet is None:
+            raise RuntimeError("the cue outlet of this run is closed")
+        return self.outlet.push(text, duration_s)
 
     def abort(self) -> None:
         """Stop the timeline where it is and withdraw the cue stream (what was recorded stays)."""

@@ -31,6 +31,7 @@ from app.pipeline import Decision, LivePipeline, PipelineConfig, RecordingSummar
 
 from .cue_outlet import SentMarker
 from .displays import screen_text
+from .feedback import FEEDBACK_START, FeedbackLoop
 from .protocol import CueProtocol
 from .run import ParadigmRun
 from .session_file import SessionFile
@@ -77,6 +78,7 @@ def run_paradigm(
     cue_stream: str = "samba-cues", on_event: Callable[[TimerEvent], None] | None = None,
     on_decision: Callable[[Decision], None] | None = None,
     clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    feedback: FeedbackLoop | None = None,
 ) -> ParadigmResult:
     """Record one run of ``protocol`` on the EEG stream of ``config``, headless.
 
@@ -105,6 +107,9 @@ def run_paradigm(
         (e.g. to move a feedback bar); keep it fast.
     clock, sleep : callable
         Monotonic clock (s) and sleep; the timeline only depends on the clock's readings.
+    feedback : FeedbackLoop, optional
+        For feedback runs: follows the events and the decisions; its markers
+        (``feedback/start``, ``feedback/<class>``) go out on the cue stream and are recorded.
 
     Returns
     -------
@@ -122,8 +127,14 @@ def run_paradigm(
     """
     run = ParadigmRun(protocol, run_dir, seed=seed, time_scale=time_scale, cue_stream=cue_stream)
     run.run_dir.mkdir(parents=True, exist_ok=True)
+    listeners = [f for f in (None if feedback is None else feedback.on_decision, on_decision) if f is not None]
+
+    def decided(decision: Decision) -> None:
+        for listener in listeners:
+            listener(decision)
+
     pipeline = LivePipeline(replace(config, markers=run.cue_selector, record=run.live_recording),
-                            on_decision=on_decision)
+                            on_decision=decided if listeners else None)
     try:
         pipeline.start()
     except BaseException:
@@ -131,7 +142,7 @@ def run_paradigm(
         raise
     try:
         _wait_for_recorder(run, pipeline, connect_timeout_s, clock, sleep)
-        _play(run, pipeline, frame_s, on_event, clock, sleep)
+        _play(run, pipeline, frame_s, on_event, feedback, clock, sleep)
     except BaseException:
         run.abort()
         pipeline.stop()
@@ -159,10 +170,15 @@ def _wait_for_recorder(run: ParadigmRun, pipeline: LivePipeline, timeout_s: floa
         sleep(0.02)
 
 
-def _play(run: ParadigmRun, pipeline: LivePipeline, frame_s: float, on_event, clock, sleep) -> None:
+def _play(run: ParadigmRun, pipeline: LivePipeline, frame_s: float, on_event, feedback, clock, sleep) -> None:
     events = run.start(clock())
     while True:
         for event in events:
+            for marker in [] if feedback is None else feedback.on_event(event):
+                run.send(marker)
+                if marker != FEEDBACK_START:
+                    outcome = feedback.score().outcomes[-1]
+                    log.info("trial %d, cued %s: decoded %s", outcome.trial + 1, outcome.label, outcome.decoded or "nothing")
             if event.kind == "step":
                 done, total = run.timer.trial_progress()
                 log.info("trial %d/%d, %s: %s", done, total, event.step.phase, screen_text(event.step, run.seed))

@@ -16,12 +16,9 @@ from samba_core import load_checkpoint
 SHORT = Path(__file__).parents[1] / "paradigm" / "short_mi.json"
 
 
-def test_a_short_protocol_records_cues_trains_and_loads_a_subject_checkpoint(open_window, qtbot, tmp_path,
-                                                                            small_checkpoint):
-    window = open_window(GuiOptions(replay="", loop=True, checkpoint=small_checkpoint, data_dir=tmp_path))
-    qtbot.waitUntil(lambda: window.session.state == "running", timeout=30_000)
+def test_a_short_protocol_records_cues_trains_and_loads_a_subject_checkpoint(replaying_window, qtbot, tmp_path):
+    window = replaying_window
     tab = window.calibration_tab
-    window.tabs.setCurrentWidget(tab)
     tab.add_protocol(load_protocol(SHORT))
     assert tab.trials.value() == 3 and list(tab.optional_checks) == ["feet"]
     shown: list[str] = []
@@ -88,9 +85,8 @@ def test_starting_without_a_stream_says_what_to_do(open_window, qtbot, tmp_path,
     assert window.banner.isVisible() and tab.start_button.isEnabled()
 
 
-def test_distraction_blocks_are_recorded_with_their_durations(open_window, qtbot, tmp_path, small_checkpoint):
-    window = open_window(GuiOptions(replay="", loop=True, checkpoint=small_checkpoint, data_dir=tmp_path))
-    qtbot.waitUntil(lambda: window.session.state == "running", timeout=30_000)
+def test_distraction_blocks_are_recorded_with_their_durations(replaying_window, qtbot, tmp_path):
+    window = replaying_window
     tab = window.calibration_tab
     tab.add_protocol(load_protocol(SHORT.with_name("short_distraction.json")))
     tab.train_after.setChecked(False)

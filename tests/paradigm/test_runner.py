@@ -18,13 +18,6 @@ from helpers.lsl import SyntheticEEGSource, unique_name, wait_until
 SHORT = Path(__file__).with_name("short_mi.json")
 
 
-@pytest.fixture
-def amplifier():
-    source = SyntheticEEGSource(unique_name("paradigm-eeg"))
-    yield source
-    source.stop()
-
-
 def config_for(source: SyntheticEEGSource, checkpoint: Path) -> PipelineConfig:
     return PipelineConfig(StreamSelector(name=source.name), checkpoint, outlet_prefix=unique_name("paradigm-out"),
                           acquisition=AcquisitionConfig(resolve_timeout_s=10.0))
