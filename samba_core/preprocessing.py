@@ -50,7 +50,7 @@ from scipy import signal
 from .preprocessing_config import PreprocessConfig
 from .quality import ChannelQualityMonitor
 from .resampling import PolyphaseResampler, validate_chunk, validate_rate
-from .units import UNIT_TO_MICROVOLTS, detect_unit, parse_unit
+from .units import UNIT_TO_MICROVOLTS, detect_unit, parse_unit, reconcile_unit, robust_amplitude
 
 __all__ = [
     "PreprocessConfig",
@@ -78,9 +78,14 @@ class OnlinePreprocessor:
     n_channels : int
         Number of channels (rows) of every chunk.
     unit : str, optional
-        Unit of the incoming data from stream metadata (``"microvolts"``, ``"µV"``,
-        ``"V"``...). Overrides ``config.input_unit``. None or ``"unknown"`` defers to the
-        config.
+        Unit of the incoming data, taken as given (``"microvolts"``, ``"µV"``, ``"V"``...).
+        Overrides ``config.input_unit``. None or ``"unknown"`` defers to the config.
+    declared_unit : str, optional
+        Unit a live source *declares* in its metadata, checked rather than trusted: the first
+        second is held back as with automatic detection and
+        :func:`~samba_core.units.reconcile_unit` decides (the declared unit unless the
+        amplitude contradicts it by orders of magnitude, e.g. µV declared and volts carried);
+        :attr:`unit_note` then says why. Ignored when ``unit`` is given.
     monitor : ChannelQualityMonitor, optional
         Updated with every chunk in µV after unit conversion and before any cleaning or
         filtering; read its ``good_mask()`` to drive :meth:`set_channel_mask`.
@@ -99,6 +104,7 @@ class OnlinePreprocessor:
         n_channels: int,
         unit: str | None = None,
         monitor: ChannelQualityMonitor | None = None,
+        declared_unit: str | None = None,
     ) -> None:
         validate_rate(input_rate, "input_rate")
         self.config = config
@@ -137,6 +143,9 @@ class OnlinePreprocessor:
         if unit is None and config.input_unit != "auto":
             unit = config.input_unit
         self._unit = unit
+        self._declared = parse_unit(declared_unit, strict=False) if unit is None else None
+        #: Why the unit in use is not the declared one (None when it is, or nothing was declared).
+        self.unit_note: str | None = None
         self._good = np.ones(self.n_channels, dtype=bool)
         self.reset()
 
@@ -247,7 +256,7 @@ class OnlinePreprocessor:
             if self._n_pending < _DETECT_SECONDS * self.input_rate:
                 return self._empty()
             held = np.concatenate(self._pending, axis=1)
-            unit = detect_unit(held)
+            unit = self._decide_unit(held)
             if unit is None and self._n_pending < _DETECT_MAX_SECONDS * self.input_rate:
                 return self._empty()
             return self._release_pending(unit)
@@ -257,9 +266,20 @@ class OnlinePreprocessor:
         """Decide the unit on held-back input (if any) and return its output."""
         if self._unit is not None or not self._pending:
             return self._empty()
-        return self._release_pending(detect_unit(np.concatenate(self._pending, axis=1)))
+        return self._release_pending(self._decide_unit(np.concatenate(self._pending, axis=1)))
+
+    def _decide_unit(self, held: np.ndarray) -> str | None:
+        """The unit of the held-back input: detected, or the declared one checked against the amplitude."""
+        if self._declared is None:
+            return detect_unit(held)
+        if robust_amplitude(held) is None:
+            return None  # silent so far: wait (the declared unit is taken after 10 s)
+        unit, self.unit_note = reconcile_unit(held, self._declared)
+        return unit
 
     def _release_pending(self, unit: str | None) -> np.ndarray:
+        if unit is None and self._declared is not None:
+            unit = self._declared
         if unit is None:
             warnings.warn(
                 "could not detect the signal unit (the data has no amplitude); assuming "

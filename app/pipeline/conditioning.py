@@ -88,7 +88,8 @@ class SignalConditioner:
     labels : sequence of str
         Their labels (for notices).
     unit : str, optional
-        Their signal unit (see :func:`eeg_unit`); None detects it from the data.
+        Their declared signal unit (see :func:`eeg_unit`), checked against the amplitude of the
+        first second (:func:`samba_core.units.reconcile_unit`); None detects it from the data.
     quality_interval_s : float
         Seconds of input between two quality verdicts (statistics over a 2 s window
         cost more than one chunk is worth).
@@ -105,7 +106,7 @@ class SignalConditioner:
         n = self.eeg_indices.size
         self.monitor = ChannelQualityMonitor(n, input_rate, config=quality_config)
         try:
-            self.preprocessor = OnlinePreprocessor(config, input_rate, n, unit=unit, monitor=self.monitor)
+            self.preprocessor = OnlinePreprocessor(config, input_rate, n, monitor=self.monitor, declared_unit=unit)
         except ValueError as exc:
             raise PipelineError(f"a {input_rate:g} Hz stream cannot be preprocessed as this checkpoint requires: {exc}") from exc
         self._interval = max(1, int(round(quality_interval_s * input_rate)))

@@ -395,7 +395,11 @@ class LivePipeline:
         if unit is None:
             return
         self._unit_reported = True
-        if self._chain.declared_unit is None:
+        note = self._chain.conditioner.preprocessor.unit_note
+        if note is not None:
+            self.notices.post("warning", "unit", f"{self._chain.layout.summary.name!r}: {note.split('. If ')[0]}; "
+                              "decoding goes on in that unit: correct the unit your amplifier software declares")
+        elif self._chain.declared_unit is None:
             self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {unit}")
         self._record_event({"kind": "unit", "unit": unit})
 

@@ -147,3 +147,21 @@ def test_unknown_channel_labels_surface_the_montage_error(sources, pipelines):
 def test_a_missing_stream_is_reported_with_what_is_visible(pipelines):
     with pytest.raises(StreamNotFoundError, match="samba-live --list-streams"):
         pipelines(unique_name("absent"), resolve_timeout_s=0.5).start()
+
+
+@pytest.mark.parametrize(("scale", "carried"), [(1e-6, "V"), (1e-3, "mV"), (1.0, None)])
+def test_a_declared_unit_the_amplitude_contradicts_is_overruled_with_a_warning(sources, pipelines, scale, carried):
+    """Channels declaring microvolts but carrying volts (or millivolts) decode in the carried unit."""
+    source = sources(rate=256.0, scale=scale)
+    decisions: list = []
+    pipeline = pipelines(source.name, decisions).start()
+    assert wait_until(lambda: len(decisions) >= 10)
+    pipeline.stop()
+    unit = pipeline._chain.conditioner.preprocessor.unit
+    warnings = [n.message for n in pipeline.notices.history() if n.code == "unit" and n.level == "warning"]
+    if carried is None:
+        assert unit == "uV" and not warnings
+    else:
+        assert unit == carried
+        assert len(warnings) == 1 and "declare" in warnings[0] and carried in warnings[0]
+    assert pipeline.error is None

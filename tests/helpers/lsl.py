@@ -100,6 +100,9 @@ class SyntheticEEGSource:
         Channel that carries NaN.
     srate_zero : bool
         Declare an irregular rate (0) instead.
+    scale : float
+        Factor on the microvolt samples, e.g. 1e-6 for a source that declares microvolts
+        but carries volts.
     start : bool
         Start streaming at once; False: the outlet exists (and can be resolved) but pushes
         nothing until :meth:`start`.
@@ -108,7 +111,7 @@ class SyntheticEEGSource:
     def __init__(
         self, name: str, rate: float = 256.0, labels=LABELS_10_20[:8], chunk: int = 8,
         actual_rate: float | None = None, nan_channel: int | None = None, srate_zero: bool = False,
-        start: bool = True,
+        start: bool = True, scale: float = 1.0,
     ) -> None:
         self.name = name
         self.rate = rate
@@ -117,6 +120,7 @@ class SyntheticEEGSource:
         self.chunk = chunk
         self.nan_channel = nan_channel
         self.srate_zero = srate_zero
+        self.scale = float(scale)
         self.next_index = 0  # index of the next sample to produce (skipped ones included)
         self.pushed = 0  # samples really pushed
         self._skip = 0
@@ -172,7 +176,7 @@ class SyntheticEEGSource:
             delay = due - pylsl.local_clock()
             if delay > 0:
                 time.sleep(delay)
-            data = eeg_samples(start, self.chunk, n_ch, self.rate)
+            data = eeg_samples(start, self.chunk, n_ch, self.rate) * self.scale
             if self.nan_channel is not None:
                 data[:, self.nan_channel] = np.nan
             with self._lock:
