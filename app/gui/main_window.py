@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
         self.calibration_tab.message.connect(self._on_calibration_message)
         self.calibration_tab.checkpoint_created.connect(lambda _: self.checkpoint_picker.rescan())
         self.calibration_tab.load_requested.connect(self.load_subject_checkpoint)
+        # Feedback runs decode with whichever checkpoint the Model picker holds (trained here or opened).
+        self.checkpoint_picker.changed.connect(self._offer_feedback_with_picked_checkpoint)
+        self._offer_feedback_with_picked_checkpoint()
         self.calibration_tab.run.stage_changed.connect(lambda *_: self._sync_controls())
         self.tabs = QTabWidget()
         self.tabs.addTab(live, "Live decoding")
@@ -187,6 +190,10 @@ class MainWindow(QMainWindow):
         if checkpoint is None:
             raise ValueError("choose a model checkpoint first (Model → Browse…)")
         return self.options.pipeline_config(stream=stream, checkpoint=Path(checkpoint), record=record, markers=markers)
+
+    def _offer_feedback_with_picked_checkpoint(self) -> None:
+        picked = self.checkpoint_picker.checkpoint()
+        self.calibration_tab.set_feedback_checkpoint(Path(picked) if picked else None)
 
     def _replay_selector(self) -> StreamSelector | None:
         """The selector of the stream this window replays, or None."""

@@ -94,7 +94,10 @@ def test_a_checkpoint_better_than_chance_and_the_baselines_loads_without_a_quest
 def test_a_feedback_run_moves_the_bar_with_the_decoder_and_scores_the_run(replaying_window, qtbot, tmp_path,
                                                                           small_checkpoint):
     tab = replaying_window.calibration_tab
-    assert not tab.feedback_button.isEnabled()  # nothing calibrated yet
+    picked = replaying_window.checkpoint_picker.checkpoint()
+    assert tab.feedback_checkpoint == (Path(picked) if picked else None)  # the Model picker's checkpoint is offered
+    tab.set_feedback_checkpoint(None)
+    assert not tab.feedback_button.isEnabled()  # no checkpoint, no feedback run
     tab._feedback_protocols = [load_protocol(SHORT_FEEDBACK)]
     tab.set_feedback_checkpoint(small_checkpoint)
     assert tab.feedback_button.isEnabled()
