@@ -249,6 +249,11 @@ class FusedStep:
         x: (channels, hop) microvolts, finite; input_weights: from :meth:`input_weights`;
         states: as :meth:`initial_states`. Returns (logits of all heads concatenated, new states).
         """
+        h, new_states = self.encode(x, input_weights, states)
+        return (h @ self.head_w) * _rms_scale(h, self.head_eps) + self.head_b, new_states
+
+    def encode(self, x: np.ndarray, input_weights: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """As :meth:`step`, but returns the bottleneck token's features (d_last,) instead of the logits."""
         adapted: list[np.ndarray] = []
         if self.adaptation is not None:
             x, *adapted = recentre_step_np(x, *states[-3:], self.adaptation)
@@ -262,7 +267,7 @@ class FusedStep:
             if i < len(self.down):
                 factor, w, b = self.down[i]
                 h = h.reshape(h.shape[0] // factor, factor * h.shape[1]) @ w + b
-        return (h[0] @ self.head_w) * _rms_scale(h[0], self.head_eps) + self.head_b, new_states + adapted
+        return h[0], new_states + adapted
 
     def torch_layout(self, states: list[np.ndarray]) -> list[np.ndarray]:
         """States in the layout of the torch/ONNX step: conv (1, conv_dim, k-1), ssm (1, heads, headdim, d_state);

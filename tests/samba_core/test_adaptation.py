@@ -145,3 +145,29 @@ def test_channel_count_change_is_refused_with_a_fix():
     _, state = module(torch.zeros(1, 4, 10), None)
     with pytest.raises(ValueError, match="reset the stream"):
         module(torch.zeros(1, 5, 10), state)
+
+
+def test_bench_features_with_the_offline_map_equal_the_adapting_model():
+    """bench/adaptation_effect.py re-centres with the offline map and batches padded runs; that must equal
+    a model that adapts inside its forward pass, run by run."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from adaptation_effect import trial_features
+
+    from calibration.recording import Marker
+
+    torch.manual_seed(2)
+    plain = Samba(small_config(sample_rate=64.0)).eval()
+    adapting = with_adaptation(plain, "recentre", adaptation_tau_s=0.5, adaptation_warmup_s=0.1)
+    coords = random_montage(N_CHANNELS)
+    markers = [Marker(0.2, 0.0, "T1"), Marker(1.0, 0.0, "T2"), Marker(1.5, 0.0, "T0")]
+    runs = [(np.nan_to_num(subject_eeg(seed, n)), coords, markers) for seed, n in ((0, 400), (1, 331))]
+    fs = 64.0
+    X, y = trial_features(with_adaptation(plain, "none", adaptation_tau_s=0.5, adaptation_warmup_s=0.1), runs, fs, True)
+    ref = [trial_features(adapting, [run], fs, False) for run in runs]
+    np.testing.assert_allclose(X, np.concatenate([r[0] for r in ref]), atol=1e-4, rtol=1e-4)
+    assert y.tolist() == [0, 1, 0, 1]
+    X_off, _ = trial_features(plain, runs, fs, False)
+    assert not np.allclose(X_off, X)
