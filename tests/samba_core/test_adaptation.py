@@ -171,3 +171,18 @@ def test_bench_features_with_the_offline_map_equal_the_adapting_model():
     assert y.tolist() == [0, 1, 0, 1]
     X_off, _ = trial_features(plain, runs, fs, False)
     assert not np.allclose(X_off, X)
+
+
+def test_dynamic_channel_onnx_graph_sizes_the_adaptation_state_at_the_first_step(tmp_path):
+    from samba_core.onnx_export import OnnxStepRunner, export_step_onnx
+
+    torch.manual_seed(3)
+    model = Samba(CFG).eval()
+    runner = OnnxStepRunner(export_step_onnx(model, tmp_path / "step.onnx", n_channels=3, dynamic_channels=True))
+    coords, x = random_montage(N_CHANNELS), np.nan_to_num(subject_eeg(4))
+    ref = stream_logits(StreamingSession(model, coords, backend="torch"), x, [CFG.hop] * (N_SAMPLES // CFG.hop))
+    with torch.no_grad():
+        runner.set_spatial_weights(model.spatial_weights(torch.from_numpy(coords)).numpy())
+    got = np.stack([runner.step(x[:, j * CFG.hop : (j + 1) * CFG.hop])["mi"] for j in range(N_SAMPLES // CFG.hop)])
+    np.testing.assert_allclose(got, ref["mi"], atol=1e-4, rtol=1e-4)
+    assert runner.states["adapt_mean"].shape == (1, N_CHANNELS)
