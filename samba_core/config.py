@@ -87,7 +87,9 @@ class SambaConfig:
     adaptation : str
         ``"none"`` or ``"recentre"``: unsupervised, causal re-centring of each electrode by the
         running mean and variance of the user's own EEG (:mod:`samba_core.adaptation`), carried in
-        the stream state. Checkpoints written before this option load with ``"none"``.
+        the stream state. Checkpoints written before this option load with ``"none"``. Off by
+        default: on frozen fold bases it did not raise leave-one-subject-out zero-calibration MI
+        accuracy (``bench/adaptation_effect.py``).
     adaptation_tau_s : float
         Time constant of the exponential forgetting of ``"recentre"``, in seconds (120 s: the
         statistics follow the newest ~2 minutes; a sample's weight falls by e every 120 s).
