@@ -20,6 +20,9 @@ DIFFERENTIAL_FORMS = ("diff-transformer", "paper")
 #: "causal": the decoder streams like the encoder; "bidirectional": a pretraining-only decoder
 #: that in-fills hidden spans from both sides (never streamed, never used for decisions).
 DECODER_DIRECTIONS = ("causal", "bidirectional")
+#: Unsupervised online adaptation of the input (:mod:`samba_core.adaptation`): "none", or "recentre":
+#: causal per-electrode re-centring and re-scaling by the running moments of the newest minutes.
+ADAPTATIONS = ("none", "recentre")
 
 #: Default decoding heads: name -> class names, in output order.
 DEFAULT_HEADS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -81,6 +84,17 @@ class SambaConfig:
         Chunk length of the SSD parallel scan.
     heads : tuple
         Classification heads on the bottleneck: ``((name, (class, ...)), ...)``.
+    adaptation : str
+        ``"none"`` or ``"recentre"``: unsupervised, causal re-centring of each electrode by the
+        running mean and variance of the user's own EEG (:mod:`samba_core.adaptation`), carried in
+        the stream state. Checkpoints written before this option load with ``"none"``. Off by
+        default: on frozen fold bases it did not raise leave-one-subject-out zero-calibration MI
+        accuracy (``bench/adaptation_effect.py``).
+    adaptation_tau_s : float
+        Time constant of the exponential forgetting of ``"recentre"``, in seconds (120 s: the
+        statistics follow the newest ~2 minutes; a sample's weight falls by e every 120 s).
+    adaptation_warmup_s : float
+        Warm-up of ``"recentre"``: the input passes unchanged until this much signal (seconds) was seen.
     """
 
     sample_rate: float = 256.0
@@ -107,6 +121,9 @@ class SambaConfig:
     decoder_direction: str = "causal"
     chunk_size: int = 64
     heads: tuple[tuple[str, tuple[str, ...]], ...] = field(default=DEFAULT_HEADS)
+    adaptation: str = "none"
+    adaptation_tau_s: float = 120.0
+    adaptation_warmup_s: float = 10.0
 
     def __post_init__(self) -> None:
         n = len(self.dims)
@@ -126,10 +143,13 @@ class SambaConfig:
                 raise ValueError(f"dim {d} x expand {self.expand} is not a multiple of headdim {self.headdim}")
         for value, allowed, what in (
             (self.spatial, SPATIAL_KINDS, "spatial"), (self.differential_form, DIFFERENTIAL_FORMS, "differential_form"),
-            (self.decoder_direction, DECODER_DIRECTIONS, "decoder_direction"),
+            (self.decoder_direction, DECODER_DIRECTIONS, "decoder_direction"), (self.adaptation, ADAPTATIONS, "adaptation"),
         ):
             if value not in allowed:
                 raise ValueError(f"SambaConfig.{what} must be one of {allowed}, got {value!r}")
+        if not (self.adaptation_tau_s > 0 and self.adaptation_warmup_s >= 0):
+            raise ValueError(f"adaptation_tau_s must be > 0 and adaptation_warmup_s >= 0 seconds, got "
+                             f"{self.adaptation_tau_s} and {self.adaptation_warmup_s}")
         object.__setattr__(self, "differential_stages", tuple(self.differential_stages))  # a list from JSON too
         wrong = [s for s in self.differential_stages if s not in DIFFERENTIAL_STAGES]
         if wrong:

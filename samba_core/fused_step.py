@@ -15,7 +15,10 @@ an onnxruntime node (the exported step has 960 nodes, 262 after onnxruntime's op
 * the SSD scan over the tokens of one stage and decision is the chunked form of Mamba2
   (Dao & Gu 2024, "ssd_minimal"): one (L, L) decay matrix per head, ``C B^T`` per group,
   one batched matmul for the tokens, one for the carried state and one for the new state;
-* the heads share one matmul (their RMSNorm weights folded in) and one bias.
+* the heads share one matmul (their RMSNorm weights folded in) and one bias;
+* input adaptation (``config.adaptation="recentre"``) runs first, on the block of ``hop``
+  samples, through :func:`~samba_core.adaptation.recentre_step_np`; its three state tensors
+  follow the blocks' states.
 
 Every state is an explicit input and output (:meth:`FusedStep.step`);
 :class:`FusedStepRunner` carries them between calls with the interface of
@@ -32,6 +35,7 @@ import math
 import numpy as np
 import torch
 
+from .adaptation import RecentreConstants, recentre_step_np
 from .mamba2 import Mamba2Mixer, RMSNorm
 from .model import MambaBlock, Samba
 from .onnx_export import EncoderStep
@@ -43,7 +47,7 @@ from .token_rate import Downsample
 FUSED_CONFIG_FIELDS = frozenset({
     "sample_rate", "spatial_channels", "spatial_hidden", "fourier_features", "fourier_scale", "head_radius_m",
     "input_scale_uv", "dims", "encoder_depths", "decoder_depths", "factors", "d_state", "headdim", "expand",
-    "d_conv", "differential", "chunk_size", "heads",
+    "d_conv", "differential", "chunk_size", "heads", "adaptation", "adaptation_tau_s", "adaptation_warmup_s",
 })
 
 
@@ -210,6 +214,7 @@ class FusedStep:
         self.hop = c.hop
         self.head_names = list(model.heads.keys())
         self.input_scale = c.input_scale_uv
+        self.adaptation = RecentreConstants.from_config(c) if model.adaptation is not None else None
         with torch.no_grad():
             self.stem_w = _np(model.stem.weight.T)  # (K, d0)
             self.stem_b = _np(model.stem.bias)
@@ -230,9 +235,13 @@ class FusedStep:
         """CDSE weights (channels, K) -> the fused input projection (channels, d0), microvolts in."""
         return np.ascontiguousarray((np.asarray(spatial_weights, np.float32) @ self.stem_w) / self.input_scale)
 
-    def initial_states(self) -> list[np.ndarray]:
-        """Zero states, two per encoder block: conv window (k-1, conv_dim), ssm (heads, headdim, d_state)."""
-        return [t for stage in self.stages for mixer in stage for t in mixer.initial_state()]
+    def initial_states(self, n_channels: int = 8) -> list[np.ndarray]:
+        """Zero states, two per encoder block: conv window (k-1, conv_dim), ssm (heads, headdim, d_state);
+        then, with adaptation, weight (1, 1), mean and power (1, n_channels)."""
+        states = [t for stage in self.stages for mixer in stage for t in mixer.initial_state()]
+        if self.adaptation is not None:
+            states += [np.zeros((1, 1), np.float32), *np.zeros((2, 1, n_channels), np.float32)]
+        return states
 
     def step(self, x: np.ndarray, input_weights: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Advance one token.
@@ -240,6 +249,14 @@ class FusedStep:
         x: (channels, hop) microvolts, finite; input_weights: from :meth:`input_weights`;
         states: as :meth:`initial_states`. Returns (logits of all heads concatenated, new states).
         """
+        h, new_states = self.encode(x, input_weights, states)
+        return (h @ self.head_w) * _rms_scale(h, self.head_eps) + self.head_b, new_states
+
+    def encode(self, x: np.ndarray, input_weights: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """As :meth:`step`, but returns the bottleneck token's features (d_last,) instead of the logits."""
+        adapted: list[np.ndarray] = []
+        if self.adaptation is not None:
+            x, *adapted = recentre_step_np(x, *states[-3:], self.adaptation)
         h = x.T @ input_weights + self.stem_b  # (hop, d0)
         new_states: list[np.ndarray] = []
         it = iter(states)
@@ -250,11 +267,13 @@ class FusedStep:
             if i < len(self.down):
                 factor, w, b = self.down[i]
                 h = h.reshape(h.shape[0] // factor, factor * h.shape[1]) @ w + b
-        return (h[0] @ self.head_w) * _rms_scale(h[0], self.head_eps) + self.head_b, new_states
+        return h[0], new_states + adapted
 
     def torch_layout(self, states: list[np.ndarray]) -> list[np.ndarray]:
-        """States in the layout of the torch/ONNX step: conv (1, conv_dim, k-1), ssm (1, heads, headdim, d_state)."""
-        return [s.T[None] if i % 2 == 0 else s[None] for i, s in enumerate(states)]
+        """States in the layout of the torch/ONNX step: conv (1, conv_dim, k-1), ssm (1, heads, headdim, d_state);
+        the adaptation's have it already."""
+        n = 2 * sum(len(stage) for stage in self.stages)
+        return [s.T[None] if i % 2 == 0 else s[None] for i, s in enumerate(states[:n])] + list(states[n:])
 
 
 class FusedStepRunner:
@@ -267,7 +286,7 @@ class FusedStepRunner:
         self.reset()
 
     def reset(self) -> None:
-        self.states = self.fused.initial_states()
+        self.states: list[np.ndarray] | None = None  # zeros at the first step, sized by its channels
 
     def set_spatial_weights(self, spatial_weights: np.ndarray) -> None:
         """Precompute the input projection for new CDSE weights (channels, K); states are kept."""
@@ -285,6 +304,8 @@ class FusedStepRunner:
         x = np.asarray(x, dtype=np.float32)
         if not math.isfinite(np.add.reduce(x, axis=None)):  # any NaN/inf makes the sum non-finite
             x = np.where(np.isfinite(x), x, np.float32(0.0))
+        if self.states is None:
+            self.states = self.fused.initial_states(x.shape[0])
         logits, self.states = self.fused.step(x, self._input_weights, self.states)
         return {name: logits[sl] for name, sl in self.fused.head_slices.items()}
 
@@ -297,7 +318,8 @@ def reference_mismatch(model: Samba, runner: FusedStepRunner, spatial_weights: n
     """
     fused, reference = runner.fused, EncoderStep(model.eval())
     w = np.asarray(spatial_weights, np.float32)
-    input_weights, states, ref_states = fused.input_weights(w), fused.initial_states(), reference.initial_states()
+    input_weights = fused.input_weights(w)
+    states, ref_states = fused.initial_states(w.shape[0]), reference.initial_states(w.shape[0])
     rng = np.random.default_rng(0)
     error = 0.0
     for _ in range(steps):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .adaptation import AdaptationState, build_adaptation
 from .config import SambaConfig
 from .differential import PairedDifferentialMamba
 from .mamba2 import Mamba2Mixer, MixerState, RMSNorm
@@ -94,12 +95,14 @@ class BidirectionalBlock(nn.Module):
 
 @dataclass
 class StreamState:
-    """Everything a stream carries between chunks. Lists are indexed by stage (finest first)."""
+    """Everything a stream carries between chunks. Lists are indexed by stage (finest first).
+    ``adaptation``: the input adaptation's state (None: not started yet, or no adaptation)."""
 
     encoder: list[list[MixerState]]
     downsample: list[Tensor]
     upsample: list[UpsampleState] | None
     decoder: list[list[MixerState]] | None
+    adaptation: AdaptationState | None = None
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Samba(nn.Module):
         self.config = c = config
         n = len(c.dims)
         self.spatial, self.readout = build_spatial(c)
+        self.adaptation = build_adaptation(c)  # no parameters: checkpoints are the same with and without
         width = self.spatial.width
         self.stem = nn.Linear(width, c.dims[0])
         self.mask_token = nn.Parameter(torch.zeros(c.dims[0]))
@@ -204,7 +208,7 @@ class Samba(nn.Module):
                 skips.append(h)
                 h, left = self.downsample[i](h, state.downsample[i])
                 down_states.append(left)
-        return h, skips, StreamState(enc_states, down_states, state.upsample, state.decoder)
+        return h, skips, StreamState(enc_states, down_states, state.upsample, state.decoder, state.adaptation)
 
     def decode(self, h: Tensor, skips: list[Tensor], state: StreamState) -> tuple[Tensor, StreamState]:
         """Bottleneck tokens + skips -> finest-rate features (batch, time, d0).
@@ -213,7 +217,8 @@ class Samba(nn.Module):
         """
         if not self.causal_decoder:
             fresh = [[None] * len(stage) for stage in self.decoder]
-            state = StreamState(state.encoder, state.downsample, [None] * len(self.upsample), fresh)  # type: ignore[arg-type]
+            state = StreamState(state.encoder, state.downsample, [None] * len(self.upsample), fresh,  # type: ignore[arg-type]
+                                state.adaptation)
         assert state.upsample is not None and state.decoder is not None, "state was created without a decoder"
         up_states = list(state.upsample)
         dec_states = [list(s) for s in state.decoder]
@@ -223,8 +228,8 @@ class Samba(nn.Module):
             for j, block in enumerate(self.decoder[i]):
                 h, dec_states[i][j] = block(h, dec_states[i][j])
         if not self.causal_decoder:
-            return h, StreamState(state.encoder, state.downsample, None, None)
-        return h, StreamState(state.encoder, state.downsample, up_states, dec_states)
+            return h, StreamState(state.encoder, state.downsample, None, None, state.adaptation)
+        return h, StreamState(state.encoder, state.downsample, up_states, dec_states, state.adaptation)
 
     def forward(
         self,
@@ -246,7 +251,8 @@ class Samba(nn.Module):
         mask : (channels,) or (batch, channels) bool, True = use the channel. Default: channels with finite coords.
         spatial_weights : precomputed ``spatial_weights(coords, mask)``; saves the MLP when streaming.
         time_mask : (batch, time) bool, True = hidden from the model (TSRM pretraining).
-        state : carried stream state; None starts a new stream.
+        state : carried stream state; None starts a new stream. With ``config.adaptation`` set, x is
+            first re-centred causally (:mod:`samba_core.adaptation`) and the state carries its statistics.
         decoder : also run the decoder and return the reconstruction (needs ``coords``).
         """
         if spatial_weights is None:
@@ -257,7 +263,11 @@ class Samba(nn.Module):
             raise ValueError(NONCAUSAL_DECODER_ERROR)
         if state is None:
             state = self.init_state(x.size(0), decoder and self.causal_decoder, x.device, x.dtype)
-        h = self.embed(x, spatial_weights, time_mask)
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        if self.adaptation is not None:
+            x, adapted = self.adaptation(x, state.adaptation)
+            state = StreamState(state.encoder, state.downsample, state.upsample, state.decoder, adapted)
+        h = self.embed(x, spatial_weights, time_mask, finite=True)
         h, skips, state = self.encode(h, state)
         logits = {name: head(h) for name, head in self.heads.items()}
         recon = None
