@@ -252,7 +252,7 @@ def _finishing(record: Path | None):
 
 def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
     """The last lines: counts and latency, then the accuracy against the input's cues (if any)."""
-    log.info("%s", _stats_line(pipeline, with_truth=False))
+    log.info("%s", pipeline.counts_line())
     if pipeline.ground_truth is not None:
         source = "the replay's annotations" if player is not None else "the marker stream"
         log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())
@@ -303,17 +303,7 @@ def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None
             return
         if now >= next_stats:
             next_stats = now + args.stats_every
-            log.info("%s", _stats_line(pipeline))
-
-
-def _stats_line(pipeline: LivePipeline, with_truth: bool = True) -> str:
-    lat = pipeline.latency.summary()
-    unrecorded = f"{pipeline.samples_unrecorded} NOT RECORDED, " if pipeline.samples_unrecorded else ""
-    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {unrecorded}{pipeline.resets} reset(s), "
-            f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
-    if with_truth and pipeline.ground_truth is not None and pipeline.ground_truth.scores():
-        line += "; " + pipeline.ground_truth.summary()
-    return line
+            log.info("%s", pipeline.counts_line(with_truth=True))
 
 
 def _log_decision(d: Decision) -> None:

@@ -41,7 +41,7 @@ from .recording import recording_header
 from .recovery import RecordingSummary
 from .replay import end_of_source
 from .session_recording import SessionRecording
-from .snapshot import DisplayBuffers, PipelineSnapshot
+from .snapshot import DisplayBuffers, PipelineSnapshot, take_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class LivePipeline:
             self._release()
             if self._status != "error":
                 self._status = "stopped"
-            self.notices.post("info", "stopped", self._stop_message())
+            self.notices.post("info", "stopped", f"stopped: {self.counts_line()}")
 
     def _at_source_end(self, lost: bool = False) -> bool:
         """Whether a finite source has ended and all it sent is decoded (or never will be); says so once."""
@@ -428,46 +428,22 @@ class LivePipeline:
                     f"; what was recorded is kept: samba-live --recover {self._finished_recorder.writer.paths.samples}")
                 self.notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
 
-    def _stop_message(self) -> str:
+    def counts_line(self, with_truth: bool = False) -> str:
+        """Samples, losses, resets, decisions and latency so far (and the accuracy against cues)."""
         lat = self.latency.summary()
-        return (
-            f"stopped: {self.samples_received} samples, {self.samples_lost} lost, "
-            + (f"{self.samples_unrecorded} not recorded, " if self.samples_unrecorded else "")
-            + f"{self.resets} reset(s), "
-            f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms"
-        )
+        unrecorded = f"{self.samples_unrecorded} NOT RECORDED, " if self.samples_unrecorded else ""
+        line = (f"{self.samples_received} samples, {self.samples_lost} lost, {unrecorded}{self.resets} reset(s), "
+                f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
+        if with_truth and self.ground_truth is not None and self.ground_truth.scores():
+            line += "; " + self.ground_truth.summary()
+        return line
 
     # -- display -----------------------------------------------------------------------
     def snapshot(self, trace_samples: int | None = None) -> PipelineSnapshot:
-        """A consistent copy of the state for display; safe from any thread.
-
-        Parameters
-        ----------
-        trace_samples : int, optional
-            Newest raw samples to include (default: the whole trace buffer).
-        """
-        chain = self._chain
-        if chain is None:
+        """A consistent copy of the state for display; safe from any thread (see :func:`take_snapshot`)."""
+        if self._chain is None:
             raise PipelineError("the pipeline has not started; call start() first")
-        traces, trace_times = self._display.traces.snapshot(trace_samples)
-        verdicts, amplitude = chain.conditioner.verdicts
-        latest, history, history_times = self._display.probabilities()
-        layout = chain.layout
-        return PipelineSnapshot(
-            status=self._status, stream=layout.summary, labels=chain.labels, traces=traces, trace_times=trace_times,
-            quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
-            good=chain.conditioner.good.copy(), montage_report=chain.montage_report,
-            montage=chain.montage_dict, spatial_weights=chain.decoder.session.spatial_weights,
-            spatial_kind=chain.decoder.session.model.spatial.kind,
-            spatial_names=chain.decoder.session.model.spatial.map_names,
-            classes=dict(chain.classes), probabilities=latest,
-            history=history, history_times=history_times, latency=self.latency.summary(),
-            processing_latency=self.processing_latency.summary(),
-            samples_received=self.samples_received, samples_lost=self.samples_lost, resets=self.resets,
-            decisions=self.n_decisions, markers_received=self.markers_received,
-            measured_rate=self._intake.rate.last_rate, recent_markers=tuple(self._display.markers),
-            heads=chain.heads, ground_truth=self.ground_truth.scores() if self.ground_truth is not None else {},
-        )
+        return take_snapshot(self, self._chain, self._display, self._intake.rate.last_rate, trace_samples)
 
 
 class _Stopped(Exception):

@@ -135,3 +135,39 @@ class PipelineSnapshot:
     spatial_names: tuple[str, ...] = ()
     heads: CheckpointHeads | None = None
     ground_truth: dict[str, HeadScore] = field(default_factory=dict)
+
+
+def take_snapshot(pipeline, chain, display: DisplayBuffers, measured_rate: float | None,
+                  trace_samples: int | None = None) -> PipelineSnapshot:
+    """A consistent copy of a running :class:`~app.pipeline.LivePipeline`'s state for display.
+
+    Parameters
+    ----------
+    pipeline : LivePipeline
+        Its counters, latencies, notices' status and ground truth are read.
+    chain : DecodingChain
+        The stream's layout, conditioner, decoder and montage.
+    display : DisplayBuffers
+    measured_rate : float or None
+        Hz, the stream's last measured rate.
+    trace_samples : int, optional
+        Newest raw samples to include (default: the whole trace buffer).
+    """
+    traces, trace_times = display.traces.snapshot(trace_samples)
+    verdicts, amplitude = chain.conditioner.verdicts
+    latest, history, history_times = display.probabilities()
+    session = chain.decoder.session
+    return PipelineSnapshot(
+        status=pipeline.status, stream=chain.layout.summary, labels=chain.labels, traces=traces,
+        trace_times=trace_times, quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
+        good=chain.conditioner.good.copy(), montage_report=chain.montage_report,
+        montage=chain.montage_dict, spatial_weights=session.spatial_weights,
+        spatial_kind=session.model.spatial.kind, spatial_names=session.model.spatial.map_names,
+        classes=dict(chain.classes), probabilities=latest,
+        history=history, history_times=history_times, latency=pipeline.latency.summary(),
+        processing_latency=pipeline.processing_latency.summary(),
+        samples_received=pipeline.samples_received, samples_lost=pipeline.samples_lost, resets=pipeline.resets,
+        decisions=pipeline.n_decisions, markers_received=pipeline.markers_received,
+        measured_rate=measured_rate, recent_markers=tuple(display.markers),
+        heads=chain.heads, ground_truth=pipeline.ground_truth.scores() if pipeline.ground_truth is not None else {},
+    )
