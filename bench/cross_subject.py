@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,17 @@ from calibration.subject_data import SubjectDataError, reserved_ids, select_subj
 from samba_core import CheckpointError  # noqa: E402
 from calibration.subject_eval import ZERO_HEADS, EvalConfig, evaluate  # noqa: E402
 from calibration.subject_summary import summarise_subjects  # noqa: E402
+
+
+def _strict(value):
+    """NaN/inf (a statistic without enough subjects) -> null, so the last line is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 def _bases(args: argparse.Namespace) -> list[Path]:
@@ -73,14 +85,14 @@ def main(argv: list[str] | None = None) -> None:
     except (SubjectDataError, CheckpointError, ValueError) as exc:
         sys.exit(f"cross_subject: error: {exc}")
     summary = summarise_subjects(result["subjects"], args.task, config.windows_s)
-    emit({
+    emit(_strict({
         "benchmark": "cross_subject", "task": args.task, "data_root": str(args.data_root),
         "bases": [str(b) for b in bases], "mode": "fold-bases" if args.fold_bases else "base",
         "reserved_subjects": sorted(reserved_ids(args.data_root)), "metric": "trial balanced accuracy (mean block)",
         **summary, **{k: result[k] for k in ("folds", "fold_assignment", "zero_head", "skipped", "notes")},
         "subjects": result["subjects"], "config": dataclasses.asdict(config),
         "wall_s": round(time.perf_counter() - t0, 1),
-    }, args.json_out)
+    }), args.json_out)
 
 
 if __name__ == "__main__":

@@ -43,11 +43,19 @@ def summarise_subjects(subjects: dict, task: str, windows_s: tuple[float, ...] =
         pairs += [(f"cross_subject_samba/{w:g}s", f"recentred_ts_lr/{w:g}s") for w in windows_s]
     paired = {f"{a} - {b}": paired_comparison(_values(subjects, a), _values(subjects, b))
               for a, b in pairs if a in methods and b in methods}
-    return {
+    out = {
         "mean": mean,
         "per_subject": {m: dict(zip(subjects, _values(subjects, m))) for m in methods},
         "intervals": intervals, "paired": paired, "targets": _targets(task, mean, paired),
     }
+    seen = [s for s, r in subjects.items() if r.get("base_pretrained_on_subject")]
+    if seen:  # the targets are about subjects the base never saw: the same numbers without the others
+        unseen = {s: r for s, r in subjects.items() if s not in seen}
+        out["unseen_by_base"] = {"left_out": seen, "subjects": sorted(unseen)}
+        if unseen:
+            out["unseen_by_base"].update({k: v for k, v in summarise_subjects(unseen, task, windows_s).items()
+                                          if k in ("mean", "paired", "targets")})
+    return out
 
 
 def _targets(task: str, mean: dict, paired: dict) -> dict:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -78,20 +77,28 @@ def test_cross_subject_refuses_a_missing_base(data_root, tmp_path, capsys) -> No
     assert "not found" in capsys.readouterr().err
 
 
-def _bench(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "cross_subject.py"), *args, "--threads", "1"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+@pytest.fixture(scope="module")
+def bench_main():
+    """``bench/cross_subject.py``'s ``main``, run in this process (no interpreter start per call)."""
+    threads = torch.get_num_threads()
+    yield runpy.run_path(str(REPO / "bench" / "cross_subject.py"), run_name="cross_subject_bench")["main"]
+    torch.set_num_threads(threads)
+
+
+def _bench(bench_main, capsys, args: list[str]) -> dict:
+    capsys.readouterr()
+    bench_main([*args, "--threads", "1"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    return json.loads(last, parse_constant=lambda c: pytest.fail(f"the last line is not strict JSON: {c}"))
 
 
 def _in_range(values) -> bool:
     return all(0 <= v <= 1 for v in values)
 
 
-def test_bench_scores_two_tiny_subjects_by_subject(data_root, tiny_base) -> None:
+def test_bench_scores_two_tiny_subjects_by_subject(data_root, tiny_base, bench_main, capsys) -> None:
     """The CI smoke test of bench/cross_subject.py: motor imagery with every method."""
-    result = _bench(["--data-root", str(data_root), "--base", str(tiny_base), "--task", "mi", "--folds", "2",
+    result = _bench(bench_main, capsys, ["--data-root", str(data_root), "--base", str(tiny_base), "--task", "mi", "--folds", "2",
                      "--calibration-folds", "2"])
     required = {"calibrated_samba", "csp_lda", "ts_lr", "zero_calibration_samba", "recentred_ts_lr"}
     assert required <= set(result["mean"]) and _in_range(result["mean"][k] for k in required)
@@ -109,22 +116,23 @@ def test_bench_scores_two_tiny_subjects_by_subject(data_root, tiny_base) -> None
     assert set(result["per_subject"]["ts_lr"]) == {"S001", "S002"}
 
 
-def test_bench_scores_distraction_windows(data_root, tiny_base) -> None:
-    result = _bench(["--data-root", str(data_root), "--base", str(tiny_base), "--task", "distraction", "--folds", "2",
+def test_bench_scores_distraction_windows(data_root, tiny_base, bench_main, capsys) -> None:
+    result = _bench(bench_main, capsys, ["--data-root", str(data_root), "--base", str(tiny_base), "--task", "distraction", "--folds", "2",
                      "--windows", "1", "2"])
     assert {"cross_subject_samba", "recentred_ts_lr", "cross_subject_samba/1s", "recentred_ts_lr/2s"} <= set(result["mean"])
     assert result["mean"]["cross_subject_samba"] == result["mean"]["cross_subject_samba/2s"]
     assert _in_range(result["mean"].values())
 
 
-def test_fold_bases_that_saw_their_subjects_are_refused(data_root, tmp_path) -> None:
+def test_fold_bases_that_saw_their_subjects_are_refused(data_root, tmp_path, bench_main) -> None:
     from samba_core import save_checkpoint
 
     loaded = load_checkpoint(save_small_checkpoint(tmp_path / "tmp.samba"))
-    for j, trained in enumerate((["S001"], ["S001"])):  # fold 0 scores S001 but was pretrained on it
-        loaded.metadata.provenance = {"corpus": {"subjects": trained}}
+    loaded.metadata.provenance = {"corpus": {"subjects": ["S001"]}}  # fold 0 scores S001 but was pretrained on it
+    for j in range(2):
         save_checkpoint(tmp_path / f"fold{j}.samba", loaded.model, loaded.metadata)
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "cross_subject.py"), "--data-root", str(data_root),
-                           "--fold-bases", str(tmp_path), "--folds", "2", "--calibration-folds", "0"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0 and "pretrained on ['S001']" in proc.stderr
+    with pytest.raises(SystemExit, match=r"pretrained on \['S001'\]"):
+        bench_main(["--data-root", str(data_root), "--fold-bases", str(tmp_path), "--folds", "2",
+                    "--calibration-folds", "0", "--threads", "1"])
+    with pytest.raises(SystemExit, match="fold2.samba"):
+        bench_main(["--data-root", str(data_root), "--fold-bases", str(tmp_path), "--folds", "3"])
