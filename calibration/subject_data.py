@@ -149,8 +149,13 @@ def task_preprocessing(preprocessing: PreprocessConfig, task: str) -> Preprocess
 
 
 def subject_epochs(root: str | Path, subject: str, task: str, preprocessing: PreprocessConfig,
-                   protocol: Protocol | None = None, min_trials_per_class: int = 2) -> EpochSet:
-    """Labelled epochs of one subject through the live preprocessing (``build_epochs``)."""
-    return build_epochs(subject_recordings(root, subject, task), protocol or task_protocol(task),
+                   protocol: Protocol | None = None, min_trials_per_class: int = 2,
+                   recordings: list[Recording] | None = None) -> EpochSet:
+    """Labelled epochs of one subject through the live preprocessing (``build_epochs``).
+
+    ``recordings``: the subject's :func:`subject_recordings`, when already read (several protocols).
+    """
+    recordings = subject_recordings(root, subject, task) if recordings is None else recordings
+    return build_epochs(recordings, protocol or task_protocol(task),
                         task_preprocessing(preprocessing, task), min_trials_per_class=min_trials_per_class,
                         )

@@ -40,7 +40,7 @@ from .cross_subject import SubjectFeatures, base_training_subjects, fit_and_scor
 from .epochs import EpochingError, EpochSet
 from .metrics import classification_metrics
 from .recentring import covariances, fit_and_score_recentred, recentre
-from .subject_data import subject_epochs, task_protocol
+from .subject_data import subject_epochs, subject_recordings, task_protocol
 from .subject_folds import check_fold_base, subject_folds
 from .validation import cross_validate, make_folds
 
@@ -93,8 +93,10 @@ class _Subjects:
 
     def _load(self, subject: str) -> bool:
         try:
+            recordings = subject_recordings(self.root, subject, self.task)
             for w in self.windows:
-                ep = subject_epochs(self.root, subject, self.task, self.pre, task_protocol(self.task, w))
+                ep = subject_epochs(self.root, subject, self.task, self.pre, task_protocol(self.task, w),
+                                    recordings=recordings)
                 self.epochs[subject, w] = ep
                 self.covs[subject, w] = recentre(covariances(ep.x, ep.decision_start, ep.sample_rate, self.task))
         except EpochingError as exc:
