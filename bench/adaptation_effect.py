@@ -41,9 +41,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from json_result import emit  # noqa: E402
-from calibration.eegbci import IMAGERY_RUNS, reserved_subjects, subject_folder  # noqa: E402
 from calibration.epochs import select_channels  # noqa: E402
-from calibration.recording import read_recording  # noqa: E402
+from samba_core.recordings import discover, read_recording  # noqa: E402
+from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from samba_core import Samba, load_checkpoint  # noqa: E402
 from samba_core.adaptation import recentre_offline, with_adaptation  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig, parse_unit, preprocess_offline  # noqa: E402
@@ -53,13 +53,9 @@ DECISION_WINDOW_S = (0.5, 4.0)
 
 
 def imagery_runs(root: Path) -> dict[int, list[Path]]:
-    """Subject -> its imagery run files present under ``root`` (any of runs 4, 8, 12), ascending."""
-    out = {}
-    for d in sorted(subject_folder(root).glob("S[0-9][0-9][0-9]")):
-        files = [d / f"{d.name}R{r:02d}.edf" for r in IMAGERY_RUNS]
-        if any(f.is_file() for f in files):
-            out[int(d.name[1:])] = [f for f in files if f.is_file()]
-    return out
+    """Non-reserved subject -> its imagery run files present under ``root`` (any of runs 4, 8, 12), ascending."""
+    return {s.subject: s.paths(runs=IMAGERY_RUNS) for s in discover(root, ("eegmmidb",))
+            if not s.reserved and s.paths(runs=IMAGERY_RUNS)}
 
 
 def load_runs(files: list[Path], preprocessing: PreprocessConfig) -> list[tuple[np.ndarray, np.ndarray, list]]:
@@ -176,7 +172,7 @@ def main() -> None:
 
     runs = imagery_runs(args.data_root)
     all_subjects = sorted(runs)
-    subjects = args.subjects or [s for s in all_subjects if s not in set(reserved_subjects(args.data_root))]
+    subjects = args.subjects or list(all_subjects)
     base_of = choose_bases(subjects, all_subjects, sorted(args.bases))
     options = {"adaptation_tau_s": args.tau_s, "adaptation_warmup_s": args.warmup_s}
     per_base: dict[Path, dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]] = {}

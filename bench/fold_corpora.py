@@ -6,9 +6,10 @@ excluded subjects named under ``excluded_subjects``. ``samba-pretrain train --co
 fold{j}`` then pretrains the base that ``bench/cross_subject.py --fold-bases`` scores fold
 ``j`` with. ``--ship`` adds ``ship/``: every subject except ``--exclude``.
 
-Folds follow the cross-subject protocol's rule: within each evaluated dataset (EEGMMIDB
-``S001``..., EEGMAT ``SubjectNN``) subjects are sorted by id and the i-th goes to
-fold ``i mod k``. Other recordings (e.g. Muse) are never scored and train every base::
+Folds follow the cross-subject protocol's one rule (:mod:`calibration.subject_folds`) over the
+evaluated subjects (EEGMMIDB ``S001``..., EEGMAT ``SubjectNN``); the view's ``fold`` record
+(``k``, ``index``, ``excluded_subjects``) ends up in the base's provenance. Other recordings
+(e.g. Muse) are never scored and train every base::
 
     samba-pretrain prepare --spec checkpoints/samba-base.corpus.json --out corpus_all/
     python bench/fold_corpora.py corpus_all/ --folds 4 --out folds/ --ship --exclude S001
@@ -26,28 +27,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from json_result import emit  # noqa: E402
 
-
-def dataset_of(subject: str) -> str | None:
-    """The evaluated dataset a corpus subject id belongs to (``S001``: EEGMMIDB; ``Subject01``: EEGMAT),
-    or None for never-scored sources (e.g. the Muse recordings)."""
-    if re.fullmatch(r"(eegmat-)?Subject\d+", subject):
-        return "eegmat"
-    if re.fullmatch(r"S\d{3}", subject):
-        return "eegmmidb"
-    return None
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from calibration.subject_folds import fold_record  # noqa: E402
 
 
-def fold_of_subjects(subjects: list[str], k: int) -> dict[str, int]:
-    """Fold index of every evaluated subject: per dataset, sorted by id, the i-th in fold i mod k."""
-    folds: dict[str, int] = {}
-    for dataset in ("eegmmidb", "eegmat"):
-        members = sorted(s for s in set(subjects) if dataset_of(s) == dataset)
-        folds.update({s: i % k for i, s in enumerate(members)})
-    return folds
+def evaluated(subject: str) -> bool:
+    """Whether the cross-subject protocol scores this corpus subject (EEGMMIDB ``S001``, EEGMAT ``Subject01``)."""
+    return re.fullmatch(r"S\d{3}|Subject\d+", subject) is not None
 
 
-def write_view(root: Path, manifest: dict, out: Path, excluded: set[str]) -> int:
-    """Write ``out/corpus.json`` without ``excluded`` subjects, linking the kept arrays."""
+def write_view(root: Path, manifest: dict, out: Path, excluded: set[str], fold: dict | None = None) -> int:
+    """Write ``out/corpus.json`` without ``excluded`` subjects, linking the kept arrays; ``fold``: its fold record."""
     out.mkdir(parents=True, exist_ok=True)
     kept = [e for e in manifest["recordings"] if e["subject"] not in excluded]
     for entry in kept:
@@ -55,6 +45,8 @@ def write_view(root: Path, manifest: dict, out: Path, excluded: set[str]) -> int
         if not link.exists():
             os.symlink(os.path.relpath(root / entry["file"], out), link)
     view = dict(manifest, recordings=kept, excluded_subjects=sorted(excluded))
+    if fold is not None:
+        view["fold"] = fold
     (out / "corpus.json").write_text(json.dumps(view, indent=1))
     return len(kept)
 
@@ -69,13 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.corpus.resolve()
     manifest = json.loads((root / "corpus.json").read_text())
-    subjects = [e["subject"] for e in manifest["recordings"]]
-    folds = fold_of_subjects(subjects, args.folds)
+    scored = sorted({e["subject"] for e in manifest["recordings"] if evaluated(e["subject"])})
     exclude = set(args.exclude)
     result = {"folds": {}}
     for j in range(args.folds):
-        members = {s for s, f in folds.items() if f == j}
-        n = write_view(root, manifest, args.out / f"fold{j}", members | exclude)
+        record = fold_record(scored, args.folds, j)
+        members = set(record["excluded_subjects"])
+        n = write_view(root, manifest, args.out / f"fold{j}", members | exclude, record)
         result["folds"][f"fold{j}"] = {"scored_subjects": sorted(members), "recordings": n}
     if args.ship:
         result["ship"] = {"recordings": write_view(root, manifest, args.out / "ship", exclude),

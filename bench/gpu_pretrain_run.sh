@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU runs behind bench/results/pretrain_*.json and checkpoints/samba-base.samba.
 #
-#   bench/gpu_pretrain_run.sh single CORPUS OUT   # throughput bench, pretraining, MI head (one GPU)
+#   bench/gpu_pretrain_run.sh single CORPUS OUT   # throughput bench, pretraining (one GPU)
 #   bench/gpu_pretrain_run.sh ddp CORPUS OUT      # 1 GPU vs torchrun on 2 GPUs, same global batch
 #
 # CORPUS is a folder made by `samba-pretrain prepare --spec checkpoints/samba-base.corpus.json`.
@@ -29,8 +29,9 @@ print(max(300, min(6000, int(270 / (2.3 * max(ms[0], 20.0) / 1e3)) // 50 * 50)))
   python3 bench/gpu_pretrain.py "${train[@]}" --max-minutes 5 || {
     echo "bf16 training failed: falling back to float32"; rm -rf runs/base
     python3 bench/gpu_pretrain.py "${train[@]}" --precision fp32 --max-minutes 4; }
-  python3 bench/gpu_pretrain.py mi-head --checkpoint runs/base/samba-base.samba --corpus "$corpus" \
-    --out "$out/samba-base.samba" --report "$out/mi_head.json"
+  # Heads are fitted afterwards, on any machine, by calibration's fitter:
+  #   samba-calibrate cross-subject --base OUT/samba-base.samba --data-root DATA --task mi --out OUT/samba-base.samba
+  cp runs/base/samba-base.samba "$out/samba-base.samba"
   cp runs/base/metrics.csv runs/base/val.csv runs/base/summary.json "$out/"
   ;;
 ddp)

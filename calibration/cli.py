@@ -6,11 +6,13 @@ Examples::
     samba-calibrate S001R04.edf S001R08.edf S001R12.edf --base checkpoints/samba-base.samba --out s001.samba
     samba-calibrate eegbci:1 --data-root ../shared/data --out s001.samba        # EEGMMIDB subject 1, runs 4/8/12
     samba-calibrate drive.xdf --task distraction --train all --out driver.samba
+    samba-calibrate cross-subject --data-root ../shared/data --task mi --out samba-base.samba   # a head for new users
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="samba-calibrate",
         description="Fine-tune SAMBA on a subject's calibration session; write a subject checkpoint and a report "
                     "(cross-validated balanced accuracy of SAMBA, CSP+LDA and tangent space+LR on the same folds).",
+        epilog="A head for users who have not calibrated, fitted across many subjects: samba-calibrate cross-subject "
+               "--help",
     )
     p.add_argument("sessions", nargs="+", metavar="SESSION",
                    help="recording(s) with markers: .fif/.edf/.bdf/.gdf (annotations) or .xdf (marker stream); "
@@ -89,7 +93,56 @@ def _session_files(specs: list[str], data_root: Path | None, download: bool) -> 
     return files
 
 
+def _cross_subject_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="samba-calibrate cross-subject",
+        description="Fit a task head across many subjects on a frozen base (calibration's linear probe), evaluate it "
+                    "by subject folds (balanced accuracy, F1, kappa, AUROC) and write it into a checkpoint.",
+    )
+    p.add_argument("--data-root", required=True, type=Path,
+                   help="folder in the shared-data layout (MNE-eegbci-data/... for mi, eegmat/ for distraction)")
+    p.add_argument("--subjects", nargs="+", default=None,
+                   help="subject numbers or ids (default: every subject present that the README does not reserve)")
+    p.add_argument("--base", type=Path, default=None, help=f"frozen base checkpoint (default: {DEFAULT_BASE})")
+    p.add_argument("--task", default="mi", choices=("mi", "distraction"), help="head to fit")
+    p.add_argument("--out", required=True, type=Path, help="checkpoint to write (may equal --base)")
+    p.add_argument("--folds", type=int, default=5, help="subject folds of the evaluation (0 = skip; default 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
+    return p
+
+
+def cross_subject_main(argv: list[str]) -> int:
+    """``samba-calibrate cross-subject ...`` (see :func:`calibration.cross_subject.train_cross_subject_head`)."""
+    from .cross_subject import train_cross_subject_head
+    from .subject_data import SubjectDataError
+
+    args = _cross_subject_parser().parse_args(argv)
+    base = args.base or DEFAULT_BASE
+    try:
+        if not base.is_file():
+            raise CalibrationError(f"base checkpoint {base} not found; pass --base PATH to a SAMBA checkpoint")
+        set_cpu_threads(args.threads)
+        report = train_cross_subject_head(base, args.data_root, args.task, args.out, args.subjects, args.folds,
+                                          args.seed, log=lambda line: print(line, file=sys.stderr))
+    except (CalibrationError, SubjectDataError, RecordingError, EpochingError, CheckpointError, MontageError,
+            FileNotFoundError) as exc:
+        print(f"samba-calibrate cross-subject: error: {exc}", file=sys.stderr)
+        return 2
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=1))
+    summary = report["evaluation"].get("summary", {}).get("trial", {}).get("balanced_accuracy")
+    print(json.dumps({"task": args.task, "subjects": report["subjects"], "trials": report["trials"], "l2": report["l2"],
+                      "leave_subject_out_balanced_accuracy": summary, "checkpoint": str(args.out)}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "cross-subject":
+        return cross_subject_main(argv[1:])
     args = _parser().parse_args(argv)
     base = args.base or DEFAULT_BASE
     try:

@@ -255,16 +255,20 @@ class SambaClassifier(ClassifierMixin, BaseEstimator):
 
     # -- prediction -------------------------------------------------------------------
     @torch.no_grad()
-    def decision_logits(self, X) -> np.ndarray:
-        """Mean token logits over the decision window: (epochs, classes)."""
+    def token_logits(self, X) -> np.ndarray:
+        """Logits of every token of the decision window, as the live decoder emits them: (epochs, tokens, classes)."""
         model = self.model_
         X = torch.from_numpy(np.asarray(X, dtype=np.float32))
         coords = self._coords(X.shape[1])
         first = decision_token_start(self.decision_start, model.config.hop)
         weights = model.spatial_weights(coords)
-        out = [model(X[i : i + 32], spatial_weights=weights, decoder=False).logits[self.task][:, first:].mean(1)
+        out = [model(X[i : i + 32], spatial_weights=weights, decoder=False).logits[self.task][:, first:]
                for i in range(0, X.size(0), 32)]
         return torch.cat(out).numpy()
+
+    def decision_logits(self, X) -> np.ndarray:
+        """Mean token logits over the decision window: (epochs, classes)."""
+        return self.token_logits(X).mean(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
         """(epochs, classes) probabilities, columns in the order of ``classes_``."""

@@ -7,8 +7,8 @@ The head is ``RMSNorm -> Linear`` on each bottleneck token. The probe
    plain gradient descent crawl and would make one L2 penalty mean different things for
    different features;
 2. fits an L2-regularised multinomial logistic regression to every token of the decision
-   window (each trial has the same number of tokens, so each trial weighs the same),
-   to convergence with L-BFGS: the problem is convex, so the result does not depend on a
+   window (each trial has the same number of tokens, so each trial weighs the same; classes
+   are weighted to weigh the same, as balanced accuracy weighs them), to convergence with L-BFGS: the problem is convex, so the result does not depend on a
    learning rate or a step count;
 3. chooses the L2 strength by grouped, stratified inner cross-validation on the training
    trials, scoring held-out trials on their mean token logits (the epoch decision);
@@ -29,17 +29,31 @@ from torch import Tensor, nn
 L2_GRID = (1e-3, 1e-2, 1e-1, 1.0)
 
 
+def class_weights(y: Tensor, n_classes: int) -> Tensor:
+    """Balanced class weights ``n / (classes present * count_c)``: each class weighs the same in the loss.
+
+    The decisions are scored by balanced accuracy, so the loss weighs classes as the metric does;
+    with equal trials per class every weight is 1 (plain cross-entropy).
+    """
+    counts = torch.bincount(y, minlength=n_classes).float()
+    present = counts > 0
+    w = torch.zeros(n_classes)
+    w[present] = counts.sum() / (present.sum() * counts[present])
+    return w
+
+
 def _fit(z: Tensor, y: Tensor, l2: float, n_classes: int) -> tuple[Tensor, Tensor]:
-    """Logistic regression on standardised tokens z: (trials, tokens, d); returns (W: (k, d), b: (k,))."""
+    """Class-balanced logistic regression on standardised tokens z: (trials, tokens, d); returns (W: (k, d), b: (k,))."""
     d = z.size(-1)
     weight = torch.zeros(n_classes, d, requires_grad=True)
     bias = torch.zeros(n_classes, requires_grad=True)
     optimiser = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
     tokens, targets = z.reshape(-1, d), y.repeat_interleave(z.size(1))
+    balance = class_weights(y, n_classes)
 
     def closure() -> Tensor:
         optimiser.zero_grad()
-        loss = F.cross_entropy(tokens @ weight.T + bias, targets) + l2 * weight.pow(2).sum()
+        loss = F.cross_entropy(tokens @ weight.T + bias, targets, weight=balance) + l2 * weight.pow(2).sum()
         loss.backward()
         return loss
 

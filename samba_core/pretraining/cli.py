@@ -1,4 +1,4 @@
-"""``samba-pretrain``: prepare a corpus, pretrain SAMBA with TSRM (one GPU or torchrun DDP), fit the MI head.
+"""``samba-pretrain``: prepare a corpus, pretrain SAMBA with TSRM (one GPU or torchrun DDP).
 
 Examples::
 
@@ -8,9 +8,11 @@ Examples::
     samba-pretrain train --corpus corpus/ --out runs/base --resume          # continue after an interruption
     samba-pretrain train --corpus corpus/ --out runs/paper --paper-objective --decoder-direction bidirectional \
         --spatial virtual-sites --differential-form paper --differential-stages bottleneck  # the paper's choices
-    samba-pretrain mi-head --checkpoint runs/base/samba-base.samba --corpus corpus/ --out samba-base.samba
 
-``train --spec corpus.json`` prepares the corpus into ``<out>/corpus`` first.
+``train --spec corpus.json`` prepares the corpus into ``<out>/corpus`` first. Task heads are
+fitted across subjects by calibration's fitter::
+
+    samba-calibrate cross-subject --base runs/base/samba-base.samba --data-root DIR --task mi --out samba-base.samba
 """
 
 from __future__ import annotations
@@ -84,15 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from <out>/state.pt")
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
 
-    head = sub.add_parser("mi-head", help="fit the motor-imagery head on a frozen pretrained network")
-    head.add_argument("--checkpoint", required=True, type=Path)
-    head.add_argument("--corpus", required=True, type=Path)
-    head.add_argument("--out", required=True, type=Path, help="checkpoint to write (may equal --checkpoint)")
-    head.add_argument("--runs", type=int, nargs="+", default=[4, 8, 12], help="EEGMMIDB imagined left/right runs")
-    head.add_argument("--recordings", nargs="+", help="recording names instead of --runs")
-    head.add_argument("--iterations", type=int, default=300)
-    head.add_argument("--report", type=Path, help="write the evaluation report as JSON here")
     return parser
+
+
+MI_HEAD_MOVED = (
+    "'samba-pretrain mi-head' was replaced by 'samba-calibrate cross-subject', which fits the head with calibration's "
+    "own probe (L-BFGS, L2 chosen by leave-subjects-out inner CV, balanced accuracy) on labelled EEG files: "
+    "samba-calibrate cross-subject --base CKPT --data-root DIR --task mi --out CKPT"
+)
 
 
 def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
@@ -154,26 +155,22 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["mi-head"]:  # old command lines get pointed at the command that replaced it
+        print(f"samba-pretrain: error: {MI_HEAD_MOVED}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     try:
         if args.command == "prepare":
             corpus = prepare_corpus(args.spec, args.out)
             print(json.dumps(corpus.summary()))
-        elif args.command == "train":
+        else:
             summary = _train(args)
             import torch.distributed as dist
 
             if dist.is_initialized():
                 dist.destroy_process_group()
             print(json.dumps({"steps_done": summary["steps_done"], "final": summary["final"]}))
-        else:
-            from ..mi_head import MIHeadConfig, train_mi_head
-
-            config = MIHeadConfig(runs=tuple(args.runs), iterations=args.iterations)
-            report = train_mi_head(args.checkpoint, load_corpus(args.corpus), args.out, config, args.recordings)
-            if args.report:
-                args.report.write_text(json.dumps(report, indent=1))
-            print(json.dumps({k: report[k] for k in ("kind", "trials", "mean_trial_accuracy", "chance")}))
     except (CorpusError, ValueError) as exc:
         print(f"samba-pretrain: error: {exc}", file=sys.stderr)
         return 2

@@ -110,6 +110,22 @@ def test_linear_probe_copes_with_a_large_shared_offset():
     assert [r["l2"] for r in path] == list(L2_GRID) and l2 == min(path, key=lambda r: r["val_loss"])["l2"]
 
 
+@pytest.mark.parametrize("share", [0.75, 0.9])
+def test_probe_weighs_classes_as_balanced_accuracy_does(share):
+    """A weak signal and a majority class: the probe must not settle for always predicting the majority."""
+    g = torch.Generator().manual_seed(2)
+    n, tokens, d = 80, 6, 8
+    y = (torch.arange(n) >= int(share * n)).long()
+    features = torch.randn(n, tokens, d, generator=g)
+    features[:, :, 0] += 0.6 * (2 * y[:, None] - 1)
+    head = torch.nn.Sequential(RMSNorm(d), torch.nn.Linear(d, 2))
+    fit_linear_probe(head, features, y, np.arange(n), np.arange(n), first_token=0, l2_grid=(1e-2,))
+    with torch.no_grad():
+        pred = head(features).mean(1).argmax(-1)
+    recalls = [float((pred[y == c] == c).float().mean()) for c in (0, 1)]
+    assert min(recalls) > 0.6
+
+
 def test_probe_folds_standardisation_exactly_into_the_head():
     g = torch.Generator().manual_seed(1)
     features = torch.randn(12, 6, 8, generator=g) * 3 + 2

@@ -156,13 +156,13 @@ def test_bench_features_with_the_offline_map_equal_the_adapting_model():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from adaptation_effect import trial_features
 
-    from calibration.recording import Marker
+    from samba_core.recordings import Marker
 
     torch.manual_seed(2)
     plain = Samba(small_config(sample_rate=64.0)).eval()
     adapting = with_adaptation(plain, "recentre", adaptation_tau_s=0.5, adaptation_warmup_s=0.1)
     coords = random_montage(N_CHANNELS)
-    markers = [Marker(0.2, 0.0, "T1"), Marker(1.0, 0.0, "T2"), Marker(1.5, 0.0, "T0")]
+    markers = [Marker.at(round(t * 64), 64.0, d) for t, d in ((0.2, "T1"), (1.0, "T2"), (1.5, "T0"))]
     runs = [(np.nan_to_num(subject_eeg(seed, n)), coords, markers) for seed, n in ((0, 400), (1, 331))]
     fs = 64.0
     X, y = trial_features(with_adaptation(plain, "none", adaptation_tau_s=0.5, adaptation_warmup_s=0.1), runs, fs, True)
