@@ -190,6 +190,10 @@ def train_cross_subject_head(
         "skipped": skipped, "trials": int(sum(f.y.size for f in features)),
         "class_counts": {c: int(sum((f.y == i).sum() for f in features)) for i, c in enumerate(classes)},
         "evaluation": evaluation, "backbone": "frozen",
+        # What the app shows and uses to call the head trained (app.pipeline.heads): the
+        # leave-subject-out trial balanced accuracy, beside chance.
+        "mean_trial_accuracy": evaluation.get("summary", {}).get("trial", {}).get("balanced_accuracy", {}).get("mean"),
+        "chance": 1.0 / len(classes), "metric": "leave-subject-out trial balanced accuracy",
         "base": {"path": str(base), "sha256": file_sha256(base),
                  "pretrained_on_scored_subjects": None if seen is None else sorted(seen & {f.subject for f in features})},
         "seed": seed,

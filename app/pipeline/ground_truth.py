@@ -337,13 +337,18 @@ class GroundTruth:
 def trial_windows(provenance: Mapping) -> dict[str, tuple[float, float]]:
     """Imagery windows per head from a checkpoint's provenance, where it records them.
 
-    Reads ``heads[<head>]["config"]["window_s"]`` (head training, see
-    :mod:`samba_core.mi_head`) and, for a subject calibration, the ``decoding`` section's
-    ``decision_window_s`` for its ``task`` head.
+    Reads ``heads[<head>]["protocol"]["window"]`` (the epoching window of a cross-subject head,
+    :func:`calibration.cross_subject.train_cross_subject_head`; older head reports:
+    ``heads[<head>]["config"]["window_s"]``) and, for a subject calibration, the ``decoding``
+    section's ``decision_window_s`` for its ``task`` head.
     """
     out = {}
     for head, report in (provenance.get("heads") or {}).items():
-        window = isinstance(report, Mapping) and (report.get("config") or {}).get("window_s")
+        if not isinstance(report, Mapping):
+            continue
+        protocol = report.get("protocol") or {}
+        window = (protocol.get("window") if protocol.get("mode") == "cue" else None) or \
+            (report.get("config") or {}).get("window_s")
         if window and len(window) == 2:
             out[head] = (float(window[0]), float(window[1]))
     decoding = provenance.get("decoding") or {}

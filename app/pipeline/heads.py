@@ -7,7 +7,8 @@ logged and drawn. A head is
   Calibration tab) of that head; its evaluated accuracy is the cross-validated balanced
   accuracy of SAMBA in ``provenance["scores"]["samba"]``;
 - ``trained``: ``provenance["heads"][head]`` is a head-training report (see
-  :func:`samba_core.mi_head.train_mi_head`) with an evaluated ``mean_trial_accuracy``;
+  :func:`calibration.cross_subject.train_cross_subject_head`) with an evaluated
+  ``mean_trial_accuracy`` (leave-subject-out trial balanced accuracy);
 - ``untrained``: the provenance says so (``"untrained: ..."``, written by
   :func:`samba_core.pretraining.export.export_pretrained`), or it reports on other heads
   but not on this one, or its report carries no evaluation;

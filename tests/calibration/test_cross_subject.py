@@ -69,6 +69,15 @@ def test_cross_subject_head_is_fitted_by_the_probe_and_written(data_root, tiny_b
     assert not torch.equal(before.model.heads[task][1].weight, after.model.heads[task][1].weight)
     assert torch.equal(before.model.stem.weight, after.model.stem.weight)  # backbone frozen
     assert after.metadata.provenance["heads"][task]["evaluation"]["assignment"] == result["evaluation"]["assignment"]
+    # The app decodes the head as trained, showing its leave-subject-out accuracy beside chance.
+    from app.pipeline.ground_truth import trial_windows
+    from app.pipeline.heads import checkpoint_heads
+
+    info = checkpoint_heads(after).heads[task]
+    summary = result["evaluation"]["summary"]["trial"]["balanced_accuracy"]["mean"]
+    assert info.status == "trained" and info.accuracy == pytest.approx(summary) and info.chance == 0.5
+    if task == "mi":
+        assert trial_windows(after.metadata.provenance)["mi"] == (0.5, 4.0)
 
 
 def test_cross_subject_refuses_a_missing_base(data_root, tmp_path, capsys) -> None:
