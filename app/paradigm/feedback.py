@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import binomtest
 
+from app.pipeline.ground_truth import wilson_interval
+
 from .displays import ARROWS
 from .timer import Step, TimerEvent
 
@@ -32,25 +34,6 @@ FEEDBACK_DISPLAY = "feedback"
 FEEDBACK_START, FEEDBACK_NONE = "feedback/start", "feedback/none"
 #: Default time constant (s) of the cursor's exponential smoothing.
 DEFAULT_CURSOR_SMOOTHING_S = 0.4
-
-
-def wilson_interval(hits: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (scipy's ``binomtest(...).proportion_ci``).
-
-    Returns (low, high) in [0, 1]; (0, 1) when ``n`` is 0.
-
-    Raises
-    ------
-    ValueError
-        ``hits`` outside [0, n] or ``confidence`` outside (0, 1).
-    """
-    if not 0 <= hits <= n or not 0 < confidence < 1:
-        raise ValueError(f"need 0 <= hits <= n and 0 < confidence < 1, got hits={hits}, n={n}, "
-                         f"confidence={confidence}")
-    if n == 0:
-        return 0.0, 1.0
-    ci = binomtest(int(hits), int(n)).proportion_ci(confidence, method="wilson")
-    return float(ci.low), float(ci.high)
 
 
 def wilson_interval_reference(hits: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -182,7 +165,7 @@ class RunScore:
 
     @property
     def interval(self) -> tuple[float, float]:
-        return wilson_interval(self.hits, self.n, self.confidence)
+        return (0.0, 1.0) if self.n == 0 else wilson_interval(self.hits, self.n, self.confidence)
 
     @property
     def p_value(self) -> float:

@@ -89,10 +89,18 @@ class CueMap:
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (see the module docstring).
+    """Wilson score interval of a proportion ``k / n`` (see the module docstring), the one used for
+    every accuracy the app reports (running accuracy against cues, feedback runs).
 
     Returns ``(nan, nan)`` for ``n == 0``.
+
+    Raises
+    ------
+    ValueError
+        ``k`` outside [0, n] or ``confidence`` outside (0, 1).
     """
+    if not 0 <= k <= n or not 0 < confidence < 1:
+        raise ValueError(f"need 0 <= k <= n and 0 < confidence < 1, got k={k}, n={n}, confidence={confidence}")
     if n == 0:
         return math.nan, math.nan
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
