@@ -142,4 +142,4 @@ def test_the_pipeline_keeps_decoding_and_says_what_is_not_recorded(tmp_path, che
     messages = [n.message for n in pipeline.notices.history("recording")]
     assert "decoding goes on" in messages[0] and "--recover" in messages[0]
     assert isinstance(pipeline.error, RecordingError) and "--out" in str(pipeline.error)
-    assert "not recorded" in pipeline.notices.history("stopped")[-1].message
+    assert "not recorded" in pipeline.notices.history("stopped")[-1].message.lower()
