@@ -24,7 +24,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test helpers
+_ROOT = Path(__file__).resolve().parents[1]
+# The shared test helpers; the repo first, so that tests/samba_core cannot shadow the package.
+sys.path[:0] = [str(_ROOT), str(_ROOT / "tests")]
 from helpers.mamba_stub import register_selective_scan_stub  # noqa: E402
 
 register_selective_scan_stub()

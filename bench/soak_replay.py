@@ -34,7 +34,8 @@ from lsl_setup import use_machine_only_lsl  # noqa: E402
 use_machine_only_lsl()  # before anything loads liblsl
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the shared test helpers
+# The shared test helpers; the repo first, so that tests/samba_core cannot shadow the package.
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from helpers.lsl import unique_name  # noqa: E402
 from helpers.models import shipped_or_random_checkpoint  # noqa: E402
