@@ -53,14 +53,12 @@ def _check_task(task: str) -> None:
 
 def _subjects(root: str | Path, task: str) -> dict[str, SubjectRecordings]:
     """id -> files of every subject of ``task``'s dataset with usable files (reserved ones included)."""
-    found = {}
-    for s in discover(root, (DATASET[task],)):
-        usable = s.paths(runs=IMAGERY_RUNS) if task == "mi" else (
-            s.paths(label="rest") + s.paths(label="arithmetic") if s.paths(label="rest") and s.paths(label="arithmetic")
-            else [])
-        if usable:
-            found[s.name] = s
-    return found
+    def usable(s: SubjectRecordings) -> bool:
+        if task == "mi":
+            return bool(s.paths(runs=IMAGERY_RUNS))
+        return all(s.paths(label=condition) for condition in EEGMAT_BLOCKS)  # a rest and an arithmetic file
+
+    return {s.name: s for s in discover(root, (DATASET[task],)) if usable(s)}
 
 
 def reserved_ids(root: str | Path) -> set[str]:
