@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="zero-calibration head: fitted on the other folds, the base's own, or auto (the base's own "
                         "when a single base records a fitted head)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samba-only", action="store_true",
+                   help="score SAMBA alone: no classic baselines, no random-init control (ablations)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json-out", type=Path, default=None)
     args = p.parse_args(argv)
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         subjects = select_subjects(args.data_root, args.task, args.subjects)
         folds = min(args.folds, len(subjects)) if args.fold_bases is None else args.folds
         config = EvalConfig(task=args.task, folds=folds, calibration_folds=args.calibration_folds,
-                            windows_s=tuple(args.windows), zero_head=args.zero_head, seed=args.seed)
+                            windows_s=tuple(args.windows), zero_head=args.zero_head, seed=args.seed,
+                            baselines=not args.samba_only)
         result = evaluate(args.data_root, subjects, bases, config, log=lambda line: print(line, file=sys.stderr))
     except (SubjectDataError, CheckpointError, ValueError) as exc:
         sys.exit(f"cross_subject: error: {exc}")

@@ -55,7 +55,9 @@ class EvalConfig:
     folds of the calibrated methods (0 skips calibration); windows_s : distraction decision windows;
     zero_head : which head ``zero_calibration_samba`` / ``cross_subject_samba`` is: ``"folds"`` (fitted on
     the other folds), ``"shipped"`` (the base's own) or ``"auto"`` (shipped when a single base records a
-    fitted head for the task, else folds); seed : folds of the calibration, probe splits, random init.
+    fitted head for the task, else folds); seed : folds of the calibration, probe splits, random init;
+    baselines : also score the classic baselines (CSP+LDA, TS+LR, recentred TS+LR) and the random-init
+    control; ``False`` scores SAMBA alone (an ablation of SAMBA variants, where those are the same for all).
     """
 
     task: str = "mi"
@@ -64,6 +66,7 @@ class EvalConfig:
     windows_s: tuple[float, ...] = (1.0, 2.0, 4.0)
     zero_head: str = "auto"
     seed: int = 0
+    baselines: bool = True
 
     def __post_init__(self) -> None:
         if self.zero_head not in ZERO_HEADS:
@@ -114,9 +117,10 @@ def _calibrated(base_path: Path, base: LoadedCheckpoint, ep: EpochSet, config: E
     """Within-subject cross-validation of the calibrated methods on one set of folds."""
     cal = CalibrationConfig(task=config.task, folds=config.calibration_folds, seed=config.seed)
     folds = make_folds(ep.y, ep.groups, config.calibration_folds, config.seed)
-    estimators = {"calibrated_samba": samba_estimator(base_path, ep, config.task, cal),
-                  "random_init_samba": samba_estimator(None, ep, config.task, cal, init_config=base.config)}
-    estimators.update(baseline_estimators(config.task, ep.decision_start, ep.sample_rate))
+    estimators = {"calibrated_samba": samba_estimator(base_path, ep, config.task, cal)}
+    if config.baselines:
+        estimators["random_init_samba"] = samba_estimator(None, ep, config.task, cal, init_config=base.config)
+        estimators.update(baseline_estimators(config.task, ep.decision_start, ep.sample_rate))
     results = cross_validate(estimators, ep.x, ep.y, folds, ep.groups, ep.classes)
     out = {}
     for name, r in results.items():
@@ -190,8 +194,9 @@ def evaluate(data_root: str | Path, subjects: list[str], base_paths: list[Path],
                 m["fold_head_samba" + suffix] = {lv: head_scores[s][lv] for lv in ("trial", "per_decision")}
                 if shipped is not None:
                     m["shipped_head_samba" + suffix] = score_head(shipped, feats[s])
-                proba = fit_and_score_recentred(cov_train, data.covs[s, w], len(classes))
-                m["recentred_ts_lr" + suffix] = {"trial": classification_metrics(data.labels(s, w, classes), proba)}
+                if config.baselines:
+                    proba = fit_and_score_recentred(cov_train, data.covs[s, w], len(classes))
+                    m["recentred_ts_lr" + suffix] = {"trial": classification_metrics(data.labels(s, w, classes), proba)}
                 zero_name = "zero_calibration_samba" if config.task == "mi" else "cross_subject_samba"
                 chosen = "shipped_head_samba" if zero == "shipped" and shipped is not None else "fold_head_samba"
                 m[zero_name + suffix] = m[chosen + suffix]

@@ -235,6 +235,8 @@ class Pretrainer:
                 last = time.perf_counter()  # validation and saving stay out of the throughput
                 if cfg.max_minutes is not None and (last - start) / 60.0 > cfg.max_minutes:
                     self.log(f"stopping at step {self.step}: the {cfg.max_minutes} min budget is spent")
+                    if self.step % cfg.val_every != 0:  # the exported base's validation loss is its own
+                        self._log_val()
                     break
         except KeyboardInterrupt:
             self.log(f"interrupted at step {self.step}: saving state, resume with --resume")

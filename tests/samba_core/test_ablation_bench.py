@@ -26,28 +26,80 @@ def test_every_variant_builds_on_a_small_base(name):
     assert (masking.loss == "l1-complex") == (ablation.VARIANTS[name][1] == "paper")
 
 
-def test_protocol_is_called_per_variant_and_its_scores_become_cells(tmp_path):
+STUB = """import json, sys
+a = sys.argv
+root, task = a[a.index('--fold-bases') + 1], a[a.index('--task') + 1]
+calibrate = '--calibration-folds' not in a or a[a.index('--calibration-folds') + 1] != '0'
+assert '--samba-only' in a and a[a.index('--folds') + 1] == '2'
+shift = 0.1 if 'saie' in root else 0.0
+shift += 0.02 if root.endswith('seed1') else 0.0
+def m(v):
+    return {'trial': {'balanced_accuracy': v, 'f1': v, 'kappa': 2 * v - 1, 'auroc': v}}
+subjects = {}
+for i, s in enumerate(['S001', 'S002', 'S003', 'S004']):
+    methods = {}
+    if task == 'mi':
+        methods['zero_calibration_samba'] = m(0.5 + 0.01 * i + shift)
+        if calibrate:
+            methods['calibrated_samba'] = m(0.6 + 0.01 * i + shift)
+    else:
+        methods['cross_subject_samba'] = m(0.7 + 0.01 * i + shift)
+    subjects[s] = {'methods': methods}
+print('scored', root)
+print(json.dumps({'subjects': subjects}))
+"""
+
+
+def _bases(root, variant, seeds):
+    for seed in seeds:
+        folder = root / variant / f"seed{seed}"
+        folder.mkdir(parents=True)
+        for j in range(2):
+            (folder / f"fold{j}.samba").write_bytes(b"")
+            (folder / f"fold{j}.summary.json").write_text(json.dumps(
+                {"steps_done": 100 + j, "final": {"val.csv": {"val_loss": 0.5, "val_nmse": 0.9}}}))
+
+
+def _args(root, stub, **kw):
+    import argparse
+
+    defaults = dict(fold_bases=root, protocol=stub, protocol_args="", protocol_timeout=60, reference="default",
+                    tasks=["mi", "distraction"], calibrated_seeds=1, rerun=False)
+    return argparse.Namespace(**{**defaults, **kw})
+
+
+def test_protocol_runs_per_seed_and_task_and_cells_compare_with_the_reference(tmp_path):
     stub = tmp_path / "protocol.py"
-    stub.write_text(
-        "import json, sys\n"
-        "root = sys.argv[sys.argv.index('--fold-bases') + 1]\n"
-        "print('table for', root)\n"
-        "print(json.dumps({'root': root, 'mi': {'calibrated': {'balanced_accuracy': [0.6, 0.7, 0.8], 'auroc': 0.75,"
-        " 'n_subjects': 10}}, 'eegmat': {'cohen_kappa': [0.1, 0.3]}}))\n"
-    )
-    folds = tmp_path / "saie"
-    (folds / "fold0").mkdir(parents=True)
-    (folds / "fold0" / "summary.json").write_text(json.dumps({"final": {"val.csv": {"val_loss": 0.5, "val_nmse": 0.9}}}))
-    result = ablation.run_protocol(stub, folds, ["--seeds", "0"], timeout=60)
-    assert result["root"] == str(folds)
-    cells = {**ablation.score_cells(result), **ablation.pretraining_losses(folds)}
-    assert cells == {"mi/calibrated/balanced_accuracy": [0.6, 0.7, 0.8], "mi/calibrated/auroc": [0.75],
-                     "eegmat/cohen_kappa": [0.1, 0.3], "pretrain/val_loss": [0.5], "pretrain/val_nmse": [0.9]}
-    iv = ablation.interval(cells["mi/calibrated/balanced_accuracy"])
-    assert iv["mean"] == pytest.approx(0.7) and iv["low"] < 0.6 and iv["high"] > 0.8 and iv["n"] == 3
-    assert np.isnan(ablation.interval([0.75])["low"])
-    row = {"parameters": {"all": 1000, "streamed": 800}, "onnx_step_ms": {"p50_ms": 0.5, "p99_ms": 1.25}, "cells": cells}
-    table = ablation.markdown_table({"saie": row, "default": {**row, "cells": {}}})
-    assert "| saie | 1,000 / 800 | 0.500 / 1.250 |" in table and "not measured" in table
+    stub.write_text(STUB)
+    root = tmp_path / "bases"
+    _bases(root, "default", [0, 1])
+    _bases(root, "saie", [0, 1])
+    rows = ablation.measured_rows(_args(root, stub), ["default", "saie", "paper"])
+    assert "missing" in rows["paper"]
+    saie, default = rows["saie"]["cells"], rows["default"]["cells"]
+    zero = saie["MI zero-calibration"]["balanced_accuracy"]
+    assert zero["seeds"] == pytest.approx([0.615, 0.635])  # per-seed means over the four subjects
+    assert zero["subjects"]["S001"] == pytest.approx(0.61)  # per subject: the mean over seeds
+    assert zero["versus_reference"]["mean_difference"] == pytest.approx(0.10)
+    assert zero["versus_reference"]["wins"] == 4 and zero["interval"]["n"] == 4
+    assert "versus_reference" not in default["MI zero-calibration"]["balanced_accuracy"]
+    assert len(saie["MI calibrated"]["kappa"]["seeds"]) == 1  # calibration on the first seed only
+    assert saie["EEGMAT cross-subject"]["auroc"]["interval"]["mean"] == pytest.approx(0.825)
+    assert rows["saie"]["pretraining"]["steps"] == [100.0, 101.0, 100.0, 101.0]
+    assert (root / "saie" / "seed1" / "distraction.json").is_file()
+
+    stub.write_text("import sys; sys.exit('protocol broken')\n")  # the kept results are read again ...
+    again = ablation.measured_rows(_args(root, stub), ["default", "saie"])
+    assert again["saie"]["cells"] == saie
+    with pytest.raises(RuntimeError, match="protocol broken"):  # ... unless asked to run again,
+        ablation.measured_rows(_args(root, stub, rerun=True), ["default"])
+    with pytest.raises(RuntimeError, match="protocol broken"):  # or calibration is asked where it is missing
+        ablation.measured_rows(_args(root, stub, calibrated_seeds=2), ["default"])
     with pytest.raises(FileNotFoundError, match="cross_subject"):
-        ablation.run_protocol(tmp_path / "absent.py", folds, [], timeout=10)
+        ablation.measured_rows(_args(root, tmp_path / "absent.py", rerun=True), ["default"])
+
+    params = {"parameters": {"all": 1000, "streamed": 800}, "onnx_step_ms": {"p50_ms": 0.5, "p99_ms": 1.25}}
+    table = ablation.markdown_tables({"default": {**params, **rows["default"]}, "saie": {**params, **rows["saie"]},
+                                      "paper": params}, "default")
+    assert "| saie | 1,000 / 800 | 0.500 / 1.250 | 100 (100-101) | 0.900 | 0.625 [" in table
+    assert "Δ+0.100" in table and "not measured" in table

@@ -134,13 +134,20 @@ def _reference_model(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _check_grads(test: str, model: torch.nn.Module, ref: torch.nn.Module, tol: float) -> None:
-    """Every parameter's gradient of the kernel model against the float64 reference model's."""
+    """Every parameter's gradient of the kernel model against the float64 reference model's.
+
+    A gradient that vanishes in the float64 reference (below 1e-12 of all gradients together) is
+    zero by construction, e.g. the bias of SAIE's last scoring layer, which a softmax over
+    electrodes cancels: the kernel path's float32 rounding must keep it below 1e-6 of the whole,
+    not within a relative tolerance of a number that is only rounding noise.
+    """
     ref_params = dict(ref.named_parameters())
+    scale = float(torch.cat([p.grad.double().flatten() for p in ref.parameters() if p.grad is not None]).norm())
     checked = 0
     for name, p in model.named_parameters():
         want = ref_params[name].grad
-        if want is None or float(want.norm()) == 0.0:
-            assert p.grad is None or float(p.grad.abs().max()) < 1e-6, f"{test}: {name} should get no gradient"
+        if want is None or float(want.norm()) <= 1e-12 * scale:
+            assert p.grad is None or float(p.grad.double().norm()) <= 1e-6 * scale, f"{test}: {name} should get no gradient"
             continue
         assert p.grad is not None, f"{test}: {name} got no gradient on the kernel path"
         _check(test, f"grad {name}", p.grad, want, tol)
