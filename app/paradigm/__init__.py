@@ -25,7 +25,7 @@ from .cue_outlet import CueOutlet, SentMarker
 from .displays import ARROWS, IMAGERY, arithmetic_problem, imagery_words, screen_text, step_problem, tracking_position
 from .feedback import (
     DEFAULT_CURSOR_SMOOTHING_S, FEEDBACK_DISPLAY, FEEDBACK_NONE, FEEDBACK_START, CursorSmoother, FeedbackLoop, RunScore,
-    TrialOutcome, combined_score, cursor_position, wilson_interval,
+    FeedbackOutcome, combined_score, cursor_position, wilson_interval,
 )
 from .headless import FEEDBACK_FILE, RunOutcome, head_classes, resolve_protocol, run_protocol_runs
 from .protocol import (
@@ -39,7 +39,7 @@ from .timer import END_MARKER, START_MARKER, ProtocolTimer, Step, TimerEvent, bu
 
 __all__ = [
     "DEFAULT_CURSOR_SMOOTHING_S", "FEEDBACK_DISPLAY", "FEEDBACK_FILE", "FEEDBACK_NONE", "FEEDBACK_START", "IMAGERY",
-    "CursorSmoother", "FeedbackLoop", "RunOutcome", "RunScore", "TrialOutcome", "combined_score", "cursor_position",
+    "CursorSmoother", "FeedbackLoop", "RunOutcome", "RunScore", "FeedbackOutcome", "combined_score", "cursor_position",
     "default_data_dir", "head_classes", "imagery_words", "resolve_protocol", "run_protocol_runs", "wilson_interval",
     "ARROWS", "CueOutlet", "CueProtocol", "DISPLAYS", "END_MARKER", "PROTOCOL_DIR", "ParadigmError", "ParadigmResult",
     "ParadigmRun", "Phase", "ProtocolFileError", "ProtocolTimer", "START_MARKER", "SentMarker", "SessionFile",

@@ -4,7 +4,8 @@ During a protocol phase whose display is ``feedback``, the cue screen shows the 
 cross and a cursor that moves continuously with the decoded class probabilities (the
 Graz-BCI bar / BCI2000 cursor task, Pfurtscheller & Neuper 2001, *Proc. IEEE* 89(7)).
 Each trial is scored when its feedback phase ends: the decoded class is the argmax of the
-mean probability over the phase, and the run's online accuracy comes with a Wilson
+mean probability over the phase (:func:`~app.pipeline.ground_truth.trial_decision`, the rule
+cue scoring uses too), and the run's online accuracy comes with a Wilson
 score interval (Wilson 1927, *JASA* 22(158)) and a one-sided binomial test against chance.
 
 :class:`FeedbackLoop` is driven by any run driver (headless runner, GUI): it takes the
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import binomtest
 
-from app.pipeline.ground_truth import wilson_interval
+from app.pipeline.ground_truth import trial_decision, wilson_interval
 
 from .displays import ARROWS
 from .timer import Step, TimerEvent
@@ -94,7 +95,7 @@ class CursorSmoother:
 
 
 @dataclass(frozen=True)
-class TrialOutcome:
+class FeedbackOutcome:
     """One scored feedback trial.
 
     Parameters
@@ -128,18 +129,18 @@ class RunScore:
     Parameters
     ----------
     classes : tuple of str
-    outcomes : tuple of TrialOutcome
+    outcomes : tuple of FeedbackOutcome
         Every trial whose feedback phase ended (undecided ones included).
     confidence : float
         Level of the Wilson interval.
     """
 
     classes: tuple[str, ...]
-    outcomes: tuple[TrialOutcome, ...] = field(default_factory=tuple)
+    outcomes: tuple[FeedbackOutcome, ...] = field(default_factory=tuple)
     confidence: float = 0.95
 
     @property
-    def scored(self) -> tuple[TrialOutcome, ...]:
+    def scored(self) -> tuple[FeedbackOutcome, ...]:
         """Trials with a decision (the accuracy's denominator)."""
         return tuple(o for o in self.outcomes if o.decoded is not None)
 
@@ -239,9 +240,8 @@ class FeedbackLoop:
         self.smoother = CursorSmoother(smoothing_s)
         self._lock = threading.Lock()
         self._step: Step | None = None
-        self._sum = np.zeros(len(self.classes))
-        self._count = 0
-        self._outcomes: list[TrialOutcome] = []
+        self._phase: list[np.ndarray] = []  # the probability vectors of the feedback phase on screen
+        self._outcomes: list[FeedbackOutcome] = []
 
     @property
     def active(self) -> bool:
@@ -258,7 +258,7 @@ class FeedbackLoop:
                 markers.append(self._score())
             step = event.step if event.kind == "step" else None
             if step is not None and step.display == FEEDBACK_DISPLAY and step.label is not None:
-                self._step, self._sum, self._count = step, np.zeros(len(self.classes)), 0
+                self._step, self._phase = step, []
                 self.smoother.reset()
                 markers.append(FEEDBACK_START)
         return markers
@@ -273,8 +273,7 @@ class FeedbackLoop:
         with self._lock:
             if self._step is None:
                 return
-            self._sum += p
-            self._count += 1
+            self._phase.append(p)
             self.smoother.update(p, t)
 
     def on_decision(self, decision) -> None:
@@ -303,11 +302,8 @@ class FeedbackLoop:
 
     def _score(self) -> str:
         step, self._step = self._step, None
-        if self._count:
-            mean = self._sum / self._count
-            decoded = self.classes[int(np.argmax(mean))]
-        else:
-            mean, decoded = np.full(len(self.classes), np.nan), None
-        self._outcomes.append(TrialOutcome(step.trial, step.label, decoded,
-                                           {c: float(v) for c, v in zip(self.classes, mean)}, self._count))
+        mean, decided = trial_decision(np.reshape(self._phase, (len(self._phase), len(self.classes))))
+        decoded = None if decided is None else self.classes[decided]
+        self._outcomes.append(FeedbackOutcome(step.trial, step.label, decoded,
+                                              {c: float(v) for c, v in zip(self.classes, mean)}, len(self._phase)))
         return FEEDBACK_NONE if decoded is None else f"feedback/{decoded}"

@@ -107,6 +107,35 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     return float(ci.low), float(ci.high)
 
 
+def trial_decision(probabilities) -> tuple[np.ndarray, int | None]:
+    """The decision of one trial, the one rule for cue scoring and feedback runs.
+
+    Parameters
+    ----------
+    probabilities : (decisions, classes) array-like
+        The probability vectors stamped inside the trial's window, in arrival order.
+
+    Returns
+    -------
+    mean : (classes,) float
+        Mean probability per class; NaN when no decision came (pass a (0, classes) array).
+    decided : int or None
+        Index of the class of the mean vector (argmax), None when the window holds no decision.
+
+    Raises
+    ------
+    ValueError
+        ``probabilities`` is not two-dimensional.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"trial probabilities must be (decisions, classes), got shape {p.shape}")
+    if p.shape[0] == 0:
+        return np.full(p.shape[1], np.nan), None
+    mean = p.mean(axis=0)
+    return mean, int(np.argmax(mean))
+
+
 @dataclass(frozen=True)
 class TrialOutcome:
     """One scored trial.
@@ -264,9 +293,9 @@ class HeadScorer:
             inside = [p for t, p in self._decisions if start <= t < end]
             if not inside:
                 continue
-            mean = np.mean(inside, axis=0)
+            mean, decided = trial_decision(inside)
             truth = self.classes.index(true_class)
-            outcome = TrialOutcome(self.head, text, t0, true_class, self.classes[int(np.argmax(mean))], mean,
+            outcome = TrialOutcome(self.head, text, t0, true_class, self.classes[decided], mean,
                                    len(inside), sum(int(np.argmax(p)) == truth for p in inside))
             self.outcomes.append(outcome)
             done.append(outcome)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from app.pipeline.ground_truth import CueMap, GroundTruth, HeadScorer, trial_windows, wilson_interval
+from app.pipeline.ground_truth import CueMap, GroundTruth, HeadScorer, trial_decision, trial_windows, wilson_interval
 
 CLASSES = ("left", "right")
 RATE = 16.0  # decisions per second
@@ -75,6 +75,24 @@ def test_the_trial_decision_is_the_mean_probability_over_the_window():
     s = run(cues, lambda t: 1 if any(a + 0.5 <= t < a + 0.5 + 1.4 for a, _, _ in trials) else 0, end).score()
     assert s.trials.correct == 0
     assert 2 * (round(1.4 * RATE) - 1) <= s.decisions.correct <= 2 * (round(1.4 * RATE) + 1) < s.decisions.total / 2
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_one_trial_decision_rule_mean_then_argmax(n_classes):
+    rng = np.random.default_rng(n_classes)
+    probs = rng.dirichlet(np.ones(n_classes), size=7)
+    mean, decided = trial_decision(probs)
+    np.testing.assert_allclose(mean, probs.mean(axis=0))
+    assert decided == int(np.argmax(probs.mean(axis=0)))
+    # The mean, not a vote: two weak votes for class 0 lose to one confident vector for class 1.
+    votes = np.full((3, n_classes), 0.0)
+    votes[:2, 0], votes[:2, 1], votes[2, 1] = 0.5, 0.45, 1.0
+    votes[:2, 2:] = 0.05 / max(1, n_classes - 2)
+    assert trial_decision(votes)[1] == 1
+    empty_mean, none = trial_decision(np.zeros((0, n_classes)))
+    assert none is None and empty_mean.shape == (n_classes,) and np.isnan(empty_mean).all()
+    with pytest.raises(ValueError, match="decisions, classes"):
+        trial_decision(np.ones(n_classes))
 
 
 def test_rest_and_unknown_markers_open_no_trial_and_the_next_cue_ends_a_window():

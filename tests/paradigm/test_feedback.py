@@ -10,7 +10,7 @@ import pytest
 
 from app.paradigm import (
     FEEDBACK_NONE, FEEDBACK_START, CursorSmoother, FeedbackLoop, ProtocolFileError, ProtocolTimer, RunScore,
-    TrialOutcome, build_schedule, combined_score, cursor_position, load_protocol, protocol_from_dict, resolve_protocol,
+    FeedbackOutcome, build_schedule, combined_score, cursor_position, load_protocol, protocol_from_dict, resolve_protocol,
     wilson_interval,
 )
 from app.paradigm.feedback import wilson_interval_reference
@@ -121,8 +121,8 @@ def test_a_head_without_the_protocol_classes_is_refused_with_its_classes():
 
 
 def test_runs_combine_into_one_score():
-    a = RunScore(("left", "right"), (TrialOutcome(0, "left", "left", {}, 3), TrialOutcome(1, "right", None, {}, 0)))
-    b = RunScore(("left", "right"), (TrialOutcome(0, "right", "left", {}, 3),))
+    a = RunScore(("left", "right"), (FeedbackOutcome(0, "left", "left", {}, 3), FeedbackOutcome(1, "right", None, {}, 0)))
+    b = RunScore(("left", "right"), (FeedbackOutcome(0, "right", "left", {}, 3),))
     both = combined_score([a, b])
     assert (both.hits, both.n, both.undecided) == (1, 2, 1)
     assert both.to_dict()["trials"][2]["decoded"] == "left"
