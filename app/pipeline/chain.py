@@ -141,6 +141,9 @@ class DecodingChain:
         self.decoder = Decoder(session, decoding, self.model_rate, self.heads.decoded)
         self.clock = SampleClock(int(CLOCK_SECONDS * layout.physical_rate) + 4 * session.hop)
         self.paused = False
+        #: (channels,) bool: the channels the model uses (set after the model's mask changes).
+        self.good = self.conditioner.good.copy()
+        self._unit_reported = False
         #: Incremented at every reset of the model state (gap, re-attachment).
         self.segment = 0
         self._start_segment()
@@ -154,6 +157,23 @@ class DecodingChain:
         if unknown:
             self.notices.post("warning", "heads", f"the checkpoint records no training of {', '.join(unknown)}: "
                               "nothing says its decisions are better than chance")
+
+    def report_unit(self) -> str | None:
+        """Once the preprocessor has settled the signal unit: say what it is and why; returns it then, else None.
+
+        A declared unit the amplitude contradicts is a warning (decoding goes on in the unit the
+        amplitude gives, :func:`samba_core.units.reconcile_unit`); no declared unit is an info.
+        """
+        pre = self.conditioner.preprocessor
+        if self._unit_reported or pre.unit is None:
+            return None
+        self._unit_reported = True
+        if pre.unit_note is not None:
+            self.notices.post("warning", "unit", f"{self.layout.summary.name!r}: {pre.unit_note.split('. If ')[0]}; "
+                              "decoding goes on in that unit: correct the unit your amplifier software declares")
+        elif self.declared_unit is None:
+            self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {pre.unit}")
+        return pre.unit
 
     @property
     def classes(self) -> dict[str, tuple[str, ...]]:
@@ -208,6 +228,7 @@ class DecodingChain:
         if back:
             self.notices.post("info", "channels", f"channel(s) back in use: {', '.join(back)}")
         if not change.good.any():
+            self.good = change.good.copy()
             self.paused = True
             self.notices.post(
                 "warning", "paused", "every EEG channel is unusable; decoding is paused until one recovers "
@@ -215,6 +236,7 @@ class DecodingChain:
             )
             return
         self.decoder.set_channel_mask(change.good)
+        self.good = change.good.copy()  # after the model's mask: a snapshot never shows one without the other
         if self.paused:
             # The model skipped samples: its state restarts, and its sample count from the next output on.
             self.paused = False

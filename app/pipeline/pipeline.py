@@ -41,7 +41,7 @@ from .recording import recording_header
 from .recovery import RecordingSummary
 from .replay import end_of_source
 from .session_recording import SessionRecording
-from .snapshot import DisplayBuffers, PipelineSnapshot, take_snapshot
+from .snapshot import DisplayBuffers, PipelineSnapshot, counts_line, take_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,6 @@ class LivePipeline:
         self._restart_due = False
         self._segment_row = 0  # recording row of the current segment's first decoded sample
         self._finished_recorder: SessionRecording | None = None
-        self._unit_reported = False
         #: Decisions scored against the input's cue markers (None without a marker stream).
         self.ground_truth: GroundTruth | None = None
 
@@ -389,19 +388,9 @@ class LivePipeline:
             self._record_event({"kind": "marker", "t": marker.time, "text": marker.text})
 
     def _report_unit(self) -> None:
-        if self._unit_reported:
-            return
-        unit = self._chain.conditioner.preprocessor.unit
-        if unit is None:
-            return
-        self._unit_reported = True
-        note = self._chain.conditioner.preprocessor.unit_note
-        if note is not None:
-            self.notices.post("warning", "unit", f"{self._chain.layout.summary.name!r}: {note.split('. If ')[0]}; "
-                              "decoding goes on in that unit: correct the unit your amplifier software declares")
-        elif self._chain.declared_unit is None:
-            self.notices.post("info", "unit", f"the stream declares no signal unit; its amplitude says {unit}")
-        self._record_event({"kind": "unit", "unit": unit})
+        unit = self._chain.report_unit()
+        if unit is not None:
+            self._record_event({"kind": "unit", "unit": unit})
 
     def _release(self) -> None:
         """Close everything this pipeline opened (worker exit or failed start)."""
@@ -419,24 +408,13 @@ class LivePipeline:
             self._outlets = None
         if self._recorder is not None:
             self._finished_recorder, self._recorder = self._recorder, None
-            try:
-                self.recording = self._finished_recorder.finish(self.notices)
-            except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
-                self.error = self.error or exc
-                self._status = "error"
-                hint = "" if "--recover" in str(exc) else (
-                    f"; what was recorded is kept: samba-live --recover {self._finished_recorder.writer.paths.samples}")
-                self.notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
+            self.recording, failure = self._finished_recorder.finish_or_keep(self.notices)
+            if failure is not None:
+                self.error, self._status = self.error or failure, "error"
 
     def counts_line(self, with_truth: bool = False) -> str:
         """Samples, losses, resets, decisions and latency so far (and the accuracy against cues)."""
-        lat = self.latency.summary()
-        unrecorded = f"{self.samples_unrecorded} NOT RECORDED, " if self.samples_unrecorded else ""
-        line = (f"{self.samples_received} samples, {self.samples_lost} lost, {unrecorded}{self.resets} reset(s), "
-                f"{self.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
-        if with_truth and self.ground_truth is not None and self.ground_truth.scores():
-            line += "; " + self.ground_truth.summary()
-        return line
+        return counts_line(self, with_truth)
 
     # -- display -----------------------------------------------------------------------
     def snapshot(self, trace_samples: int | None = None) -> PipelineSnapshot:

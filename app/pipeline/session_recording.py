@@ -85,5 +85,18 @@ class SessionRecording:
                      f"{summary.n_markers} markers, {summary.n_decisions} decisions)")
         return summary
 
+    def finish_or_keep(self, notices: NoticeBoard) -> tuple[RecordingSummary | None, Exception | None]:
+        """:meth:`finish`, or, when it fails, an error notice saying where the partial recording is kept.
+
+        Returns ``(summary, None)`` or ``(None, the error)``; nothing is raised, so a stop always completes.
+        """
+        try:
+            return self.finish(notices), None
+        except Exception as exc:  # noqa: BLE001 - report, keep the partial files for --recover
+            hint = "" if "--recover" in str(exc) else (
+                f"; what was recorded is kept: samba-live --recover {self.writer.paths.samples}")
+            notices.post("error", "recording", f"could not finish the recording: {exc}{hint}")
+            return None, exc
+
     def discard(self) -> None:
         self.writer.discard()

@@ -137,6 +137,19 @@ class PipelineSnapshot:
     ground_truth: dict[str, HeadScore] = field(default_factory=dict)
 
 
+def counts_line(pipeline, with_truth: bool = False) -> str:
+    """One line of a :class:`~app.pipeline.LivePipeline`'s counts: samples, losses, samples not recorded,
+    resets, decisions, end-to-end latency, and with ``with_truth`` the accuracy against the input's cues."""
+    lat = pipeline.latency.summary()
+    unrecorded = f"{pipeline.samples_unrecorded} NOT RECORDED, " if pipeline.samples_unrecorded else ""
+    line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {unrecorded}{pipeline.resets} reset(s), "
+            f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
+    truth = pipeline.ground_truth
+    if with_truth and truth is not None and truth.scores():
+        line += "; " + truth.summary()
+    return line
+
+
 def take_snapshot(pipeline, chain, display: DisplayBuffers, measured_rate: float | None,
                   trace_samples: int | None = None) -> PipelineSnapshot:
     """A consistent copy of a running :class:`~app.pipeline.LivePipeline`'s state for display.
@@ -160,7 +173,7 @@ def take_snapshot(pipeline, chain, display: DisplayBuffers, measured_rate: float
     return PipelineSnapshot(
         status=pipeline.status, stream=chain.layout.summary, labels=chain.labels, traces=traces,
         trace_times=trace_times, quality=tuple(q.value for q in verdicts), amplitude_uv=np.asarray(amplitude).copy(),
-        good=chain.conditioner.good.copy(), montage_report=chain.montage_report,
+        good=chain.good.copy(), montage_report=chain.montage_report,
         montage=chain.montage_dict, spatial_weights=session.spatial_weights,
         spatial_kind=session.model.spatial.kind, spatial_names=session.model.spatial.map_names,
         classes=dict(chain.classes), probabilities=latest,
