@@ -151,11 +151,12 @@ def main() -> None:
     load_start = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         candidates = [c for c in step_candidates(model, montage(CHANNELS), feed) if c.name != "torch_step"]
+        own = {c.name for c in candidates}  # SAMBA's own steps; every other candidate is a peer
         candidates += riemann_candidates(feed, hop) + eegnet_candidates(models, feed, hop, Path(tmp))
         candidates.append(labram_candidate(models, feed, hop))
         results = run_rounds(candidates, args.rounds)
     ours = results[f"{DEFAULT_BACKEND}_step"]
-    peers = [name for name in results if not name.endswith("_step")]
+    peers = [name for name in results if name not in own]
     result = {
         "benchmark": "peers_latency", "channels": CHANNELS, "decision_rate_hz": RATE_HZ / hop, "rounds": args.rounds,
         "default_backend": DEFAULT_BACKEND, "candidates": results,

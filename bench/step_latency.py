@@ -39,6 +39,8 @@ from interleaved import (  # noqa: E402
 from json_result import emit  # noqa: E402
 
 from samba_core import Samba, SambaConfig, StreamingSession  # noqa: E402
+from samba_core import fused_kernels  # noqa: E402
+from samba_core.fused_step import FusedStepRunner  # noqa: E402
 from samba_core.onnx_export import EncoderStep  # noqa: E402
 from samba_core.streaming import BACKENDS, DEFAULT_BACKEND  # noqa: E402
 
@@ -61,6 +63,13 @@ def step_candidates(model: Samba, coords: np.ndarray, feed: SignalFeed) -> list[
         session = StreamingSession(model, coords, backend=backend)
         assert session.backend == backend, f"{backend} fell back to {session.backend}"
         out.append(Candidate(f"{backend}_step", lambda s=session: s.push(feed.next_chunk(hop))))
+    # The fused step's two paths side by side, as bare runners: compiled kernels (numba) and numpy calls.
+    w = model.spatial_weights(torch.from_numpy(coords)).detach().numpy()
+    for compiled in ([True] if fused_kernels.available() else []) + [False]:
+        runner = FusedStepRunner(model, compiled=compiled)
+        runner.set_spatial_weights(w)
+        name = "fused_compiled_runner" if compiled else "fused_numpy_runner"
+        out.append(Candidate(name, lambda r=runner: r.step(feed.next_chunk(hop))))
     return out
 
 

@@ -20,6 +20,11 @@ an onnxruntime node (the exported step has 960 nodes, 262 after onnxruntime's op
   samples, through :func:`~samba_core.adaptation.recentre_step_np`; its three state tensors
   follow the blocks' states.
 
+Each block runs either as those numpy calls (the reference fast path) or, when numba is
+installed (a dependency; the default then), as one call of a compiled kernel,
+:func:`samba_core.fused_kernels.mixer_block`, which computes the same function (its scan as
+the token-by-token recurrence); both are checked against the torch step in the tests.
+
 Every state is an explicit input and output (:meth:`FusedStep.step`);
 :class:`FusedStepRunner` carries them between calls with the interface of
 :class:`~samba_core.onnx_export.OnnxStepRunner`. Models this module does not know how to
@@ -35,6 +40,7 @@ import math
 import numpy as np
 import torch
 
+from . import fused_kernels
 from .adaptation import RecentreConstants, recentre_step_np
 from .mamba2 import Mamba2Mixer, RMSNorm
 from .model import MambaBlock, Samba
@@ -142,6 +148,13 @@ class _FusedMixer:
         else:
             self.head_eps = m.norm.eps
             self.w_out = _np(m.norm.weight[:, None] * m.out_proj.weight.T * m.d_inner**0.5)
+        # Operands of the compiled kernel (fused_kernels.mixer_block).
+        self._kernel_args = (self.w_in, self.conv_w, self.conv_b, self.dt_bias, np.ascontiguousarray(self.A.reshape(self.g, self.nh)),
+                             np.ascontiguousarray(self.D.reshape(self.nh)),
+                             np.ascontiguousarray(self.lam.reshape(self.nh)) if m.differential else np.zeros(self.nh, np.float32),
+                             self.head_w if m.differential else np.ones(self.p, np.float32), self.w_out,
+                             float(self.eps), float(self.head_eps), bool(m.differential), self.di, self.cd, self.g, self.nh,
+                             self.p, self.n)
         self.upper = np.triu(np.ones((length, length), np.float32))  # cumsum as a matmul: [s, t] = s <= t
         self.causal = np.where(self.upper.T > 0, 0.0, -np.inf).astype(np.float32)  # (t, s): 0 where s <= t
 
@@ -149,8 +162,12 @@ class _FusedMixer:
         """(conv window (k-1, conv_dim) time-major, ssm (ssm_heads, headdim, d_state))."""
         return (np.zeros((self.k - 1, self.cd), np.float32), np.zeros((self.g * self.nh, self.p, self.n), np.float32))
 
+    def compiled(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`__call__`, in one call of the compiled kernel (:func:`~samba_core.fused_kernels.mixer_block`)."""
+        return fused_kernels.mixer_block(h, conv, ssm, *self._kernel_args)
+
     def __call__(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """h: (L, d) -> (h + mixer(norm(h)): (L, d), new conv window, new ssm state)."""
+        """h: (L, d) -> (h + mixer(norm(h)): (L, d), new conv window, new ssm state). The numpy reference."""
         L, di, cd, g, nh, p, n = self.length, self.di, self.cd, self.g, self.nh, self.p, self.n
         zxbcdt = (h @ self.w_in) * _rms_scale(h, self.eps)
         # Causal depthwise convolution: shifted multiply-adds over [carried window, new inputs],
@@ -202,14 +219,22 @@ class FusedStep:
     Parameters
     ----------
     model : Samba; refused with :class:`UnsupportedModelError` if it uses a module this step lacks.
+    compiled : bool, optional
+        Run each block as one compiled kernel (:mod:`samba_core.fused_kernels`, numba) instead of
+        numpy calls; default: when numba is installed.
 
     Raises
     ------
     UnsupportedModelError
+    RuntimeError
+        ``compiled=True`` without numba.
     """
 
-    def __init__(self, model: Samba) -> None:
+    def __init__(self, model: Samba, compiled: bool | None = None) -> None:
         check_supported(model)
+        if compiled and not fused_kernels.available():
+            raise RuntimeError("compiled fused step asked for, but numba is not installed: pip install numba")
+        self.compiled = fused_kernels.available() if compiled is None else bool(compiled)
         c = model.config
         self.hop = c.hop
         self.head_names = list(model.heads.keys())
@@ -262,7 +287,7 @@ class FusedStep:
         it = iter(states)
         for i, stage in enumerate(self.stages):
             for mixer in stage:
-                h, conv, ssm = mixer(h, next(it), next(it))
+                h, conv, ssm = (mixer.compiled if self.compiled else mixer)(h, next(it), next(it))
                 new_states += (conv, ssm)
             if i < len(self.down):
                 factor, w, b = self.down[i]
@@ -279,8 +304,8 @@ class FusedStep:
 class FusedStepRunner:
     """Runs :class:`FusedStep`, carrying the states between calls (interface of ``OnnxStepRunner``)."""
 
-    def __init__(self, model: Samba) -> None:
-        self.fused = FusedStep(model)
+    def __init__(self, model: Samba, compiled: bool | None = None) -> None:
+        self.fused = FusedStep(model, compiled)
         self.head_names = self.fused.head_names
         self._input_weights: np.ndarray | None = None
         self.reset()

@@ -8,7 +8,8 @@ memory does not grow with the length of the stream (states have fixed size; at m
 Three backends compute the same function (``BACKENDS``):
 
 * ``"fused"`` (the default, fastest on one CPU core): :mod:`samba_core.fused_step`, the
-  encoder step regrouped into a few large numpy operations; a model it cannot fuse
+  encoder step regrouped into a few large numpy operations, each block one compiled kernel
+  when numba is installed (:mod:`samba_core.fused_kernels`); a model it cannot fuse
   (:class:`~samba_core.fused_step.UnsupportedModelError`) falls back to ``"onnx"`` with a
   warning, and so does one whose fused output does not match the torch step at start-up;
 * ``"onnx"``: the exported step graph run by onnxruntime (serves any architecture);

@@ -10,6 +10,7 @@ import torch
 
 from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
+from samba_core import fused_kernels
 from samba_core.fused_step import FusedStep, FusedStepRunner, UnsupportedModelError, check_supported, reference_mismatch
 from samba_core.mamba2 import Mamba2Mixer
 from samba_core.onnx_export import EncoderStep
@@ -24,11 +25,18 @@ CONFIGS = {
 }
 
 
-def compare_steps(model: Samba, channels: int, tokens: int, mask: np.ndarray | None = None, seed: int = 0) -> None:
+#: The fused step's two paths: numpy calls (the reference fast path) and compiled kernels (numba).
+PATHS = [pytest.param(False, id="numpy"),
+         pytest.param(True, id="compiled",
+                      marks=pytest.mark.skipif(not fused_kernels.available(), reason="numba is not installed"))]
+
+
+def compare_steps(model: Samba, channels: int, tokens: int, mask: np.ndarray | None = None, seed: int = 0,
+                  compiled: bool = False) -> None:
     """Run the torch step and the fused step side by side; every logit and state within 1e-4."""
     coords = torch.from_numpy(random_montage(channels, seed))
     w = model.spatial_weights(coords, None if mask is None else torch.from_numpy(mask)).detach()
-    reference, fused = EncoderStep(model), FusedStep(model)
+    reference, fused = EncoderStep(model), FusedStep(model, compiled=compiled)
     ref_states, states = reference.initial_states(), fused.initial_states()
     input_weights = fused.input_weights(w.numpy())
     rng = np.random.default_rng(seed)
@@ -48,28 +56,57 @@ def compare_steps(model: Samba, channels: int, tokens: int, mask: np.ndarray | N
             np.testing.assert_allclose(got, want.numpy(), atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("compiled", PATHS)
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_fused_step_matches_torch_step_for_every_head_and_state(name):
+def test_fused_step_matches_torch_step_for_every_head_and_state(name, compiled):
     torch.manual_seed(0)
-    compare_steps(Samba(CONFIGS[name]).eval(), channels=9, tokens=5)
+    compare_steps(Samba(CONFIGS[name]).eval(), channels=9, tokens=5, compiled=compiled)
 
 
+@pytest.mark.parametrize("compiled", PATHS)
 @pytest.mark.parametrize("channels", [4, 64, 256])
-def test_fused_step_matches_for_channel_counts(channels):
+def test_fused_step_matches_for_channel_counts(channels, compiled):
     torch.manual_seed(1)
-    compare_steps(Samba(small_config()).eval(), channels=channels, tokens=3, seed=channels)
+    compare_steps(Samba(small_config()).eval(), channels=channels, tokens=3, seed=channels, compiled=compiled)
 
 
-def test_fused_step_matches_default_config_64_channels():
+@pytest.mark.parametrize("compiled", PATHS)
+def test_fused_step_matches_default_config_64_channels(compiled):
     torch.manual_seed(0)
-    compare_steps(Samba(SambaConfig()).eval(), channels=64, tokens=4)
+    compare_steps(Samba(SambaConfig()).eval(), channels=64, tokens=4, compiled=compiled)
 
 
-def test_fused_step_matches_with_masked_channels():
+@pytest.mark.parametrize("compiled", PATHS)
+def test_fused_step_matches_with_masked_channels(compiled):
     torch.manual_seed(2)
     mask = np.ones(12, bool)
     mask[[0, 5, 11]] = False
-    compare_steps(Samba(small_config()).eval(), channels=12, tokens=4, mask=mask)
+    compare_steps(Samba(small_config()).eval(), channels=12, tokens=4, mask=mask, compiled=compiled)
+
+
+@pytest.mark.skipif(not fused_kernels.available(), reason="numba is not installed")
+def test_compiled_and_numpy_paths_agree_over_a_long_stream():
+    """Many tokens: the recurrence (compiled) and the chunked scan (numpy) must not drift apart."""
+    torch.manual_seed(3)
+    model = Samba(SambaConfig()).eval()
+    w = model.spatial_weights(torch.from_numpy(random_montage(32, 3))).detach().numpy()
+    a, b = FusedStep(model, compiled=False), FusedStep(model, compiled=True)
+    iw, sa, sb = a.input_weights(w), a.initial_states(32), b.initial_states(32)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        x = (rng.normal(size=(32, model.config.hop)) * 30).astype(np.float32)
+        la, sa = a.step(x, iw, sa)
+        lb, sb = b.step(x, iw, sb)
+    np.testing.assert_allclose(lb, la, atol=1e-4, rtol=0)
+    for got, want in zip(sb, sa, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+def test_compiled_path_without_numba_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(fused_kernels, "njit", None)
+    with pytest.raises(RuntimeError, match="pip install numba"):
+        FusedStep(Samba(small_config()).eval(), compiled=True)
+    assert FusedStep(Samba(small_config()).eval()).compiled is False  # the default degrades to numpy
 
 
 def test_runner_reads_nan_as_zero_and_reset_restarts():
@@ -160,3 +197,6 @@ def test_fused_softplus_and_silu_match_torch_over_the_float32_range():
         softplus, silu = _softplus(v), _silu(v)
     np.testing.assert_allclose(softplus, torch.nn.functional.softplus(t).numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(silu, torch.nn.functional.silu(t).numpy(), rtol=1e-5, atol=1e-6)
+    if fused_kernels.available():  # the compiled kernels' scalar forms
+        np.testing.assert_allclose([fused_kernels._softplus(np.float32(u)) for u in v], softplus, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose([fused_kernels._silu(np.float32(u)) for u in v], silu, rtol=1e-5, atol=1e-6)
