@@ -36,8 +36,18 @@ def available() -> bool:
     return njit is not None
 
 
+#: Reassociation and FMA contraction let the scan's loops vectorise; NaN/inf semantics are kept.
+FASTMATH = {"reassoc", "contract", "arcp"}
+
+
 def _jit(fn):
-    return njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "arcp"})(fn) if njit is not None else fn
+    """Compile ``fn`` lazily, cached on disk when some cache folder is writable (else compiled per process)."""
+    if njit is None:
+        return fn
+    try:
+        return njit(cache=True, nogil=True, fastmath=FASTMATH)(fn)
+    except RuntimeError:  # numba found no writable cache location (read-only install, no home folder)
+        return njit(cache=False, nogil=True, fastmath=FASTMATH)(fn)
 
 
 @_jit

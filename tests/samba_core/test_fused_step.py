@@ -102,6 +102,25 @@ def test_compiled_and_numpy_paths_agree_over_a_long_stream():
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
 
 
+@pytest.mark.skipif(not fused_kernels.available(), reason="numba is not installed")
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    """A read-only install: numba refuses to cache; the kernels are then compiled per process."""
+    import numba
+
+    real = numba.njit
+
+    def refusing(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fused_kernels, "njit", refusing)
+    rms = fused_kernels._jit(fused_kernels.rms_scale.py_func)
+    v = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(rms(v, 0.0), 1 / np.sqrt((v * v).sum(axis=1)), rtol=1e-6)
+    assert not rms._cache.__class__.__name__.endswith("FunctionCache")  # compiled, not cached
+
+
 def test_compiled_path_without_numba_is_refused_by_name(monkeypatch):
     monkeypatch.setattr(fused_kernels, "njit", None)
     with pytest.raises(RuntimeError, match="pip install numba"):
