@@ -45,7 +45,8 @@ from calibration.epochs import select_channels  # noqa: E402
 from samba_core.recordings import discover, read_recording  # noqa: E402
 from samba_core.recordings.datasets import IMAGERY_RUNS  # noqa: E402
 from samba_core import Samba, load_checkpoint  # noqa: E402
-from samba_core.adaptation import recentre_offline, with_adaptation  # noqa: E402
+from samba_core.adaptation import recentre_offline  # noqa: E402
+from samba_core.model import with_adaptation  # noqa: E402
 from samba_core.preprocessing import PreprocessConfig, parse_unit, preprocess_offline  # noqa: E402
 
 CUES = {"T1": 0, "T2": 1}  # left, right

@@ -12,16 +12,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import matplotlib
 
 matplotlib.use("Agg")  # file output only: never needs (or grabs) a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-if TYPE_CHECKING:
-    from .report import CalibrationReport
 
 
 
@@ -32,7 +27,7 @@ def _save(fig, path: Path) -> Path:
     plt.close(fig)
     return path
 
-def _probe_panel(report: "CalibrationReport", ax) -> None:
+def _probe_panel(report, ax) -> None:
     """Inner-CV held-out loss of the linear probe against its L2 strength."""
     for i, path in enumerate(report.scores.get("samba", {}).get("probe_paths", [])):
         if path:
@@ -47,7 +42,7 @@ def _probe_panel(report: "CalibrationReport", ax) -> None:
     ax.set(xlabel="L2 strength", ylabel="held-out cross-entropy (nats)", title="linear probe (inner CV)")
 
 
-def _fine_tune_panels(report: "CalibrationReport", ax_loss, ax_acc) -> None:
+def _fine_tune_panels(report, ax_loss, ax_acc) -> None:
     """Training / held-out loss and held-out balanced accuracy per fine-tuning epoch."""
     for i, curve in enumerate(report.scores.get("samba", {}).get("learning_curves", [])):
         epochs = [r["epoch"] for r in curve]
@@ -73,7 +68,7 @@ def _fine_tune_panels(report: "CalibrationReport", ax_loss, ax_acc) -> None:
     ax_acc.axhline(1 / max(len(report.classes), 1), color="grey", ls=":", lw=1, label="chance")
 
 
-def _learning_curves(report: "CalibrationReport", path: Path) -> Path:
+def _learning_curves(report, path: Path) -> Path:
     fig, (ax_probe, ax_loss, ax_acc) = plt.subplots(1, 3, figsize=(14, 4))
     _probe_panel(report, ax_probe)
     _fine_tune_panels(report, ax_loss, ax_acc)
@@ -83,7 +78,7 @@ def _learning_curves(report: "CalibrationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def _confusions(report: "CalibrationReport", path: Path) -> Path:
+def _confusions(report, path: Path) -> Path:
     methods = list(report.scores)
     fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.4), squeeze=False)
     for ax, name in zip(axes[0], methods):
@@ -99,7 +94,7 @@ def _confusions(report: "CalibrationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def _per_class(report: "CalibrationReport", path: Path) -> Path:
+def _per_class(report, path: Path) -> Path:
     methods = list(report.scores)
     width = 0.8 / max(len(methods), 1)
     x = np.arange(len(report.classes))
@@ -115,8 +110,12 @@ def _per_class(report: "CalibrationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def save_plots(report: "CalibrationReport", directory: Path) -> list[Path]:
-    """Write the three PNG files into ``directory``; return their paths."""
+def save_plots(report, directory: Path) -> list[Path]:
+    """Write the three PNG files into ``directory``; return their paths.
+
+    report : :class:`calibration.report.CalibrationReport` (read only: ``scores``, the probe's
+    and the fine-tuning's curves).
+    """
     paths = [_per_class(report, directory / "per_class_accuracy.png")] if report.scores else []
     if report.scores:
         paths.append(_confusions(report, directory / "confusion.png"))

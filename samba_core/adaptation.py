@@ -43,7 +43,7 @@ for fitting heads on adapted features). Tests hold them equal for any chunking.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -186,14 +186,3 @@ def recentre_offline(x: np.ndarray, config: SambaConfig) -> np.ndarray:
         if block.shape[1] == k.hop:
             weight, mean, power = w2, m2, p2
     return out
-
-
-def with_adaptation(model, adaptation: str = "recentre", **options):
-    """A copy of ``model`` (a Samba) with ``config.adaptation`` (and e.g. ``adaptation_tau_s``) changed,
-    same weights: adaptation has no parameters, so a base pretrained without it can be run with it."""
-    from .model import Samba
-
-    config = replace(model.config, adaptation=adaptation, **options)
-    copy = Samba(config)
-    copy.load_state_dict(model.state_dict())
-    return copy.eval() if not model.training else copy

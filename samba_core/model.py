@@ -21,7 +21,7 @@ hidden spans from both sides, runs on whole windows only and refuses to stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +30,8 @@ from .adaptation import AdaptationState, build_adaptation
 from .config import SambaConfig
 from .differential import PairedDifferentialMamba
 from .mamba2 import Mamba2Mixer, MixerState, RMSNorm
-from .spatial import build_spatial
+from .saie import VirtualSiteEmbedding, VirtualSiteReadout
+from .spatial import SpatialEmbedding, SpatialReadout
 from .token_rate import Downsample, Upsample, UpsampleState
 
 
@@ -114,6 +115,21 @@ class SambaOutput:
     features: Tensor
     reconstruction: Tensor | None
     state: StreamState
+
+
+def build_spatial(config) -> tuple[nn.Module, nn.Module]:
+    """(embedding, readout) for ``config.spatial``: CDSE (``"cdse"``) or SAIE (``"virtual-sites"``).
+
+    Both embeddings offer ``weights(coords, mask) -> (…, channels, width)``, ``width``,
+    ``kind`` and ``map_names``; both readouts map (batch, time, width) back to
+    (batch, channels, time).
+    """
+    c = config
+    if c.spatial == "virtual-sites":
+        embedding = VirtualSiteEmbedding(c.virtual_sites, c.saie_hidden, c.head_radius_m)
+        return embedding, VirtualSiteReadout(embedding.sites, c.saie_hidden, c.head_radius_m)
+    args = (c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
+    return SpatialEmbedding(*args), SpatialReadout(*args)
 
 
 class Samba(nn.Module):
@@ -278,3 +294,12 @@ class Samba(nn.Module):
             latent = self.recon_proj(self.recon_norm(fine))
             recon = self.readout(latent, coords, mask) * self.config.input_scale_uv
         return SambaOutput(logits, h, recon, state)
+
+
+def with_adaptation(model, adaptation: str = "recentre", **options):
+    """A copy of ``model`` (a Samba) with ``config.adaptation`` (and e.g. ``adaptation_tau_s``) changed,
+    same weights: adaptation has no parameters, so a base pretrained without it can be run with it."""
+    config = replace(model.config, adaptation=adaptation, **options)
+    copy = Samba(config)
+    copy.load_state_dict(model.state_dict())
+    return copy.eval() if not model.training else copy

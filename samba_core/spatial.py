@@ -16,7 +16,7 @@ neighbours) and are exactly what the app draws as one topomap per latent channel
 coordinate MLP gives each channel its read-out vector over the K latent channels.
 
 The paper's own spatial module, SAIE (learned interpolation onto virtual standard
-sites), is :mod:`samba_core.saie`; :func:`build_spatial` picks one by ``config.spatial``.
+sites), is :mod:`samba_core.saie`; :func:`samba_core.model.build_spatial` picks one by ``config.spatial``.
 """
 
 from __future__ import annotations
@@ -116,20 +116,3 @@ class SpatialReadout(nn.Module):
         if v.dim() == 2:
             return torch.einsum("btk,ck->bct", latent, v)
         return torch.einsum("btk,bck->bct", latent, v)
-
-
-def build_spatial(config) -> tuple[nn.Module, nn.Module]:
-    """(embedding, readout) for ``config.spatial``: CDSE (``"cdse"``) or SAIE (``"virtual-sites"``).
-
-    Both embeddings offer ``weights(coords, mask) -> (…, channels, width)``, ``width``,
-    ``kind`` and ``map_names``; both readouts map (batch, time, width) back to
-    (batch, channels, time).
-    """
-    c = config
-    if c.spatial == "virtual-sites":
-        from .saie import VirtualSiteEmbedding, VirtualSiteReadout
-
-        embedding = VirtualSiteEmbedding(c.virtual_sites, c.saie_hidden, c.head_radius_m)
-        return embedding, VirtualSiteReadout(embedding.sites, c.saie_hidden, c.head_radius_m)
-    args = (c.spatial_channels, c.spatial_hidden, c.fourier_features, c.fourier_scale, c.head_radius_m)
-    return SpatialEmbedding(*args), SpatialReadout(*args)

@@ -22,7 +22,8 @@ Nothing here imports Qt: the GUI drives these objects from its timers.
 """
 
 from .cue_outlet import CueOutlet, SentMarker
-from .displays import ARROWS, IMAGERY, arithmetic_problem, imagery_words, screen_text, step_problem, tracking_position
+from .cue_classes import ARROWS, IMAGERY, imagery_words
+from .displays import arithmetic_problem, screen_text, step_problem, tracking_position
 from .feedback import (
     DEFAULT_CURSOR_SMOOTHING_S, FEEDBACK_DISPLAY, FEEDBACK_NONE, FEEDBACK_START, CursorSmoother, FeedbackLoop, RunScore,
     FeedbackOutcome, combined_score, cursor_position, wilson_interval,

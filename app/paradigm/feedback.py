@@ -26,7 +26,7 @@ from scipy.stats import binomtest
 
 from app.pipeline.ground_truth import trial_decision, wilson_interval
 
-from .displays import ARROWS
+from .cue_classes import ARROWS
 from .timer import Step, TimerEvent
 
 #: The display name of feedback phases in protocol files.
@@ -48,7 +48,7 @@ def wilson_interval_reference(hits: int, n: int, z: float = 1.959963984540054) -
 def cursor_position(probs: Mapping[str, float]) -> tuple[float, float]:
     """Cursor position in [-1, 1]² from class probabilities: Σ p_c · u_c.
 
-    ``u_c`` is the unit vector of the class's cue arrow (:data:`~app.paradigm.displays.ARROWS`;
+    ``u_c`` is the unit vector of the class's cue arrow (:data:`~app.paradigm.cue_classes.ARROWS`;
     x to the right, y up), so with left/right probabilities summing to one the cursor sits at
     x = p(right) − p(left).
 

@@ -33,6 +33,8 @@ from typing import Any
 
 from calibration import MIN_TRIALS_PER_CLASS, PROTOCOLS
 
+from .cue_classes import ARROWS, imagery_words
+
 #: Folder of the protocol files shipped with the app.
 PROTOCOL_DIR = Path(__file__).resolve().parents[1] / "protocols"
 
@@ -160,8 +162,6 @@ class CueProtocol:
 
     def instructions_text(self) -> str:
         """The instructions with ``{classes}`` replaced by the classes in use, in words."""
-        from .displays import imagery_words
-
         return self.instructions.replace("{classes}", imagery_words(self.classes))
 
     def markers(self) -> list[str]:
@@ -254,8 +254,6 @@ def protocol_from_dict(data: dict[str, Any]) -> CueProtocol:
         if p.marker_until is not None and p.marker is None:
             raise ProtocolFileError(f"phase {p.name!r}: marker_until needs a marker")
     if any("feedback" in p.display.values() for p in phases):
-        from .displays import ARROWS
-
         no_direction = [c for c in classes + optional if c not in ARROWS]
         if no_direction:
             raise ProtocolFileError(f"a feedback phase moves a cursor towards each class's cue direction, but "

@@ -37,7 +37,7 @@ from .latency import LatencyStats
 from .markers import MarkerListener
 from .notices import Notice, NoticeBoard
 from .outlets import DecisionOutlets, OutletIdentity
-from .recording import recording_header
+from .partial_format import recording_header
 from .recovery import RecordingSummary
 from .replay import end_of_source
 from .session_recording import SessionRecording

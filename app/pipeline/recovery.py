@@ -40,7 +40,7 @@ from mne._fiff.utils import _mult_cal_one
 
 from .conditioning import channel_unit
 from .errors import RecordingError
-from .recording import FORMAT, PartialPaths, sample_dtype
+from .partial_format import FORMAT, PartialPaths, sample_dtype
 
 _MNE_TYPES = {
     "eeg": "eeg", "eog": "eog", "ecg": "ecg", "emg": "emg", "stim": "stim", "trigger": "stim", "trig": "stim",

@@ -11,7 +11,8 @@ import pytest
 
 from app.cli import main
 from app.pipeline import LivePipeline, PipelineConfig, RecordingError, StreamSelector, recover_recording
-from app.pipeline.recording import RecordingWriter, sample_dtype
+from app.pipeline.partial_format import sample_dtype
+from app.pipeline.recording import RecordingWriter
 from app.pipeline.recovery import PartialRaw
 from helpers.lsl import SyntheticEEGSource, unique_name
 from helpers.lsl import wait_until as wait_for

@@ -18,7 +18,8 @@ from app.pipeline import (
     DEMO_RECORDING, LivePipeline, PipelineConfig, RecordingError, ReplayPlayer, StreamSelector, load_recording,
     recover_recording,
 )
-from app.pipeline.recording import RecordingWriter, sample_dtype
+from app.pipeline.partial_format import sample_dtype
+from app.pipeline.recording import RecordingWriter
 from helpers.lsl import SyntheticEEGSource, eeg_samples, unique_name, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

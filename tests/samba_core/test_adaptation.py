@@ -8,7 +8,8 @@ import torch
 
 from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
-from samba_core.adaptation import FLOOR_UV, Recentre, RecentreConstants, recentre_offline, with_adaptation
+from samba_core.adaptation import FLOOR_UV, Recentre, RecentreConstants, recentre_offline
+from samba_core.model import with_adaptation
 
 # A short time constant and warm-up so that a test stream crosses the warm-up and forgets.
 CFG = small_config(adaptation="recentre", adaptation_tau_s=0.5, adaptation_warmup_s=0.1, sample_rate=64.0)
