@@ -15,6 +15,9 @@
   (Differential Transformer's form as in :mod:`samba_core.mamba2`), or the plain gated RMSNorm;
 * the gate, the output projection and the residual.
 
+:func:`encoder_step` runs every block, the downsamplings and the heads in one call (the
+weights passed once as typed lists), so no Python runs between operations of a decision.
+
 ``available()`` says whether numba imported; the kernels are compiled on first use (a few
 seconds) and cached on disk where the package folder is writable.
 """
@@ -27,8 +30,9 @@ import numpy as np
 
 try:  # numba is an optional accelerator: without it the numpy path runs
     from numba import njit
+    from numba.typed import List
 except ImportError:  # pragma: no cover - exercised where numba is absent
-    njit = None
+    njit = List = None
 
 
 def available() -> bool:
@@ -52,7 +56,7 @@ def _jit(fn):
 
 @_jit
 def rms_scale(v, eps):
-    """Per row of ``v`` (rows, d): 1 / sqrt(sum(v^2) + d eps) (the folded RMSNorm scale; see fused_step._rms_scale)."""
+    """Per row of ``v`` (rows, d): 1 / sqrt(sum(v^2) + d eps) (the folded RMSNorm scale; see fused_mixer.rms_scale_np)."""
     rows, d = v.shape
     out = np.empty(rows, np.float32)
     for i in range(rows):
@@ -160,3 +164,39 @@ def mixer_block(h, conv, ssm, w_in, conv_w, conv_b, dt_bias, A, D, lam, head_w, 
                 out[t, j] *= r2[t]
     out += h
     return out, window[L:].copy(), state
+
+
+@_jit
+def encoder_step(x, input_weights, stem_b, stage_blocks, mats, vecs, ints, floats, convs, ssms, down_w, down_b,
+                 factors, head_w, head_b, head_eps):
+    """The whole encoder step and the heads in one call: what :meth:`FusedStep.step` computes block by block.
+
+    x : (channels, hop) µV (finite; adaptation, if any, already applied); input_weights : (channels, d0);
+    stage_blocks : (stages,) blocks per stage; per block b (in order): ``mats[4b:4b+4]`` = w_in, conv_w,
+    w_out, A; ``vecs[5b:5b+5]`` = conv_b, dt_bias, D, λ, head_w; ``ints[b]`` = di, cd, g, nh, p, n,
+    differential; ``floats[b]`` = eps, head_eps; ``convs``/``ssms``: the blocks' states (typed lists);
+    down_w/down_b/factors: the downsamplings after each stage but the last; head_w (d_last, classes),
+    head_b (classes,): all heads concatenated.
+
+    Returns (logits (classes,), new conv states, new ssm states) as typed lists.
+    """
+    h = np.dot(np.ascontiguousarray(x.T), input_weights) + stem_b
+    new_convs = List()
+    new_ssms = List()
+    b = 0
+    for stage in range(stage_blocks.shape[0]):
+        for _ in range(stage_blocks[stage]):
+            di, cd, g, nh, p, n, diff = ints[b, 0], ints[b, 1], ints[b, 2], ints[b, 3], ints[b, 4], ints[b, 5], ints[b, 6]
+            h, conv, ssm = mixer_block(h, convs[b], ssms[b], mats[4 * b], mats[4 * b + 1], vecs[5 * b],
+                                       vecs[5 * b + 1], mats[4 * b + 3], vecs[5 * b + 2], vecs[5 * b + 3],
+                                       vecs[5 * b + 4], mats[4 * b + 2], floats[b, 0], floats[b, 1], diff != 0,
+                                       di, cd, g, nh, p, n)
+            new_convs.append(conv)
+            new_ssms.append(ssm)
+            b += 1
+        if stage < factors.shape[0]:
+            f = factors[stage]
+            h = np.dot(h.reshape(h.shape[0] // f, f * h.shape[1]), down_w[stage]) + down_b[stage]
+    top = np.ascontiguousarray(h[0:1])
+    logits = np.dot(top, head_w)[0] * rms_scale(top, head_eps)[0] + head_b
+    return logits, new_convs, new_ssms

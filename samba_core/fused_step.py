@@ -23,7 +23,9 @@ an onnxruntime node (the exported step has 960 nodes, 262 after onnxruntime's op
 Each block runs either as those numpy calls (the reference fast path) or, when numba is
 installed (a dependency; the default then), as one call of a compiled kernel,
 :func:`samba_core.fused_kernels.mixer_block`, which computes the same function (its scan as
-the token-by-token recurrence); both are checked against the torch step in the tests.
+the token-by-token recurrence); :class:`FusedStepRunner` then runs the whole decision as one
+call (:func:`~samba_core.fused_kernels.encoder_step`, states kept packed between calls,
+:meth:`FusedStep.step_packed`). Both paths are checked against the torch step in the tests.
 
 Every state is an explicit input and output (:meth:`FusedStep.step`);
 :class:`FusedStepRunner` carries them between calls with the interface of
@@ -42,6 +44,7 @@ import torch
 
 from . import fused_kernels
 from .adaptation import RecentreConstants, recentre_step_np
+from .fused_mixer import FusedMixer, float32_array, rms_scale_np
 from .mamba2 import Mamba2Mixer, RMSNorm
 from .model import MambaBlock, Samba
 from .onnx_export import EncoderStep
@@ -92,126 +95,6 @@ def check_supported(model: Samba) -> None:
         )
 
 
-def _rms_scale(v: np.ndarray, eps: float) -> np.ndarray:
-    """1 / sqrt(sum(v^2, last axis) + d eps), v: (..., d) -> (..., 1): the per-row scale of RMSNorm,
-    1 / sqrt(mean(v^2) + eps), divided by sqrt(d); the callers' weights carry that sqrt(d)."""
-    ss = np.add.reduce(v * v, axis=-1, keepdims=True)  # ufunc reduce: no Python-level mean()
-    ss += v.shape[-1] * eps
-    return np.reciprocal(np.sqrt(ss, out=ss), out=ss)
-
-
-def _softplus(v: np.ndarray) -> np.ndarray:
-    """log(1 + exp(v)) without overflow: max(log1p(exp(min(v, 80))), v), exact since softplus(v) >= v
-    and float32 softplus(v) == v beyond 80."""
-    sp = np.minimum(v, 80.0)
-    np.exp(sp, out=sp)
-    np.log1p(sp, out=sp)
-    return np.maximum(sp, v, out=sp)
-
-
-def _silu(z: np.ndarray) -> np.ndarray:
-    """z * sigmoid(z) as z / (1 + exp(-z)): a few ufunc calls, several times faster than scipy's float32 expit.
-    z is first raised to -80 (exp cannot overflow): below that the result is ~1e-33 instead of ~z exp(z), both ~0."""
-    z = np.maximum(z, -80.0)
-    e = np.negative(z)
-    np.exp(e, out=e)
-    e += 1.0
-    return np.divide(z, e, out=e)
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.detach().cpu().to(torch.float32).numpy())
-
-
-class _FusedMixer:
-    """One pre-norm Mamba2 block (``h + mixer(norm(h))``) over the L tokens of one decision."""
-
-    def __init__(self, block: MambaBlock, length: int) -> None:
-        m: Mamba2Mixer = block.mixer
-        self.length, self.d_model = length, m.d_model
-        self.di, self.cd, self.k = m.d_inner, m.conv_dim, m.d_conv
-        self.g, self.nh, self.p, self.n = m.branches, m.nheads, m.headdim, m.d_state
-        self.eps = block.norm.eps
-        # RMSNorm weights (and the sqrt(d) of _rms_scale) folded into the next matmul.
-        self.w_in = _np(block.norm.weight[:, None] * m.in_proj.weight.T * m.d_model**0.5)  # (d, di + cd + heads)
-        self.conv_w = _np(m.conv.weight[:, 0, :].T)  # (k, conv_dim): tap j multiplies input t - (k - 1) + j
-        self.conv_b = _np(m.conv.bias)
-        self.dt_bias = _np(m.dt_bias)
-        self.A = _np(-torch.exp(m.A_log)).reshape(m.branches, m.nheads, 1, 1)
-        self.D = _np(m.D)[:, None, None]  # (nh, 1, 1)
-        self.differential = m.differential
-        if m.differential:
-            self.lam = _np(m.lambdas())[:, None, None]
-            self.head_eps = m.head_norm.eps
-            self.head_w = _np((1.0 - m.lambda_init) * m.head_norm.weight * m.headdim**0.5)
-            self.w_out = _np(m.out_proj.weight.T)  # (di, d)
-        else:
-            self.head_eps = m.norm.eps
-            self.w_out = _np(m.norm.weight[:, None] * m.out_proj.weight.T * m.d_inner**0.5)
-        # Operands of the compiled kernel (fused_kernels.mixer_block).
-        self._kernel_args = (self.w_in, self.conv_w, self.conv_b, self.dt_bias, np.ascontiguousarray(self.A.reshape(self.g, self.nh)),
-                             np.ascontiguousarray(self.D.reshape(self.nh)),
-                             np.ascontiguousarray(self.lam.reshape(self.nh)) if m.differential else np.zeros(self.nh, np.float32),
-                             self.head_w if m.differential else np.ones(self.p, np.float32), self.w_out,
-                             float(self.eps), float(self.head_eps), bool(m.differential), self.di, self.cd, self.g, self.nh,
-                             self.p, self.n)
-        self.upper = np.triu(np.ones((length, length), np.float32))  # cumsum as a matmul: [s, t] = s <= t
-        self.causal = np.where(self.upper.T > 0, 0.0, -np.inf).astype(np.float32)  # (t, s): 0 where s <= t
-
-    def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """(conv window (k-1, conv_dim) time-major, ssm (ssm_heads, headdim, d_state))."""
-        return (np.zeros((self.k - 1, self.cd), np.float32), np.zeros((self.g * self.nh, self.p, self.n), np.float32))
-
-    def compiled(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`__call__`, in one call of the compiled kernel (:func:`~samba_core.fused_kernels.mixer_block`)."""
-        return fused_kernels.mixer_block(h, conv, ssm, *self._kernel_args)
-
-    def __call__(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """h: (L, d) -> (h + mixer(norm(h)): (L, d), new conv window, new ssm state). The numpy reference."""
-        L, di, cd, g, nh, p, n = self.length, self.di, self.cd, self.g, self.nh, self.p, self.n
-        zxbcdt = (h @ self.w_in) * _rms_scale(h, self.eps)
-        # Causal depthwise convolution: shifted multiply-adds over [carried window, new inputs],
-        # written over the inputs' slot so that one SiLU call serves the gate z and the conv output.
-        window = np.concatenate([conv, zxbcdt[:, di : di + cd]])  # (k - 1 + L, cd)
-        acc = np.multiply(window[:L], self.conv_w[0], out=zxbcdt[:, di : di + cd])
-        for j in range(1, self.k):
-            acc += window[j : j + L] * self.conv_w[j]
-        acc += self.conv_b
-        act = _silu(zxbcdt[:, : di + cd])
-        gate, xbc = act[:, :di], act[:, di:]
-        x = xbc[:, :di].reshape(L, nh, p).transpose(1, 0, 2)  # (nh, L, p)
-        B = xbc[:, di : di + g * n].reshape(L, g, n).transpose(1, 0, 2)  # (g, L, n)
-        C = xbc[:, di + g * n :].reshape(L, g, n).transpose(1, 0, 2)
-        dt = _softplus(zxbcdt[:, di + cd :] + self.dt_bias).T.reshape(g, nh, 1, L)
-        state = ssm.reshape(g, nh, p, n)
-        if L == 1:  # one token: the recurrence S' = exp(dt A) S + dt x B^T, y = S' C
-            new_ssm = state * np.exp(dt * self.A) + (dt[..., 0] * x[:, 0]).reshape(g, nh, p, 1) * B.reshape(g, 1, 1, n)
-            y = new_ssm @ C.reshape(g, 1, n, 1)  # (g, nh, p, 1) = (g, nh, L, p) for L = 1
-            y = y.reshape(g, nh, 1, p)
-        else:
-            cum = (dt * self.A) @ self.upper  # (g, nh, 1, L): cumulative log-decay
-            # decay[t, s] = exp(cum_t - cum_s) for s <= t, else exp(-inf) = 0.
-            decay = cum.transpose(0, 1, 3, 2) - cum
-            decay += self.causal
-            weight = np.exp(decay, out=decay)
-            weight *= dt  # (g, nh, L, L): contribution of input s to output t
-            y = (weight * (C @ B.transpose(0, 2, 1))[:, None]) @ x  # within the decision
-            decay_in = np.exp(cum)  # (g, nh, 1, L): decay of the carried state up to each token
-            y += (C[:, None] @ state.transpose(0, 1, 3, 2)) * decay_in.transpose(0, 1, 3, 2)  # carried state
-            new_ssm = state * decay_in[..., -1:, -1:]
-            new_ssm += (x * weight[:, :, -1, :, None]).transpose(0, 1, 3, 2) @ B[:, None]
-        if self.differential:
-            y = y[0] - self.lam * y[1]  # (nh, L, p)
-            y *= self.head_w * _rms_scale(y, self.head_eps)
-            y += self.D * x
-            out = (y.transpose(1, 0, 2).reshape(L, di) * gate) @ self.w_out
-        else:
-            y = ((y[0] + self.D * x).transpose(1, 0, 2).reshape(L, di)) * gate
-            out = (y @ self.w_out) * _rms_scale(y, self.head_eps)
-        out += h
-        return out, window[L:], new_ssm.reshape(g * nh, p, n)
-
-
 class FusedStep:
     """Stateless fused encoder step of ``model`` (eval mode); the weights are copied (folded) here,
     so later changes to ``model`` need a new ``FusedStep``, as they need a new ONNX export.
@@ -241,20 +124,80 @@ class FusedStep:
         self.input_scale = c.input_scale_uv
         self.adaptation = RecentreConstants.from_config(c) if model.adaptation is not None else None
         with torch.no_grad():
-            self.stem_w = _np(model.stem.weight.T)  # (K, d0)
-            self.stem_b = _np(model.stem.bias)
+            self.stem_w = float32_array(model.stem.weight.T)  # (K, d0)
+            self.stem_b = float32_array(model.stem.bias)
             lengths = [c.hop // int(np.prod(c.factors[:i])) for i in range(len(c.dims))]
-            self.stages = [[_FusedMixer(b, lengths[i]) for b in stage] for i, stage in enumerate(model.encoder)]
-            self.down = [(d.factor, _np(d.proj.weight.T), _np(d.proj.bias)) for d in model.downsample]
+            self.stages = [[FusedMixer(b, lengths[i]) for b in stage] for i, stage in enumerate(model.encoder)]
+            self.down = [(d.factor, float32_array(d.proj.weight.T), float32_array(d.proj.bias)) for d in model.downsample]
             norms = [model.heads[k][0] for k in self.head_names]
             self.head_eps = norms[0].eps
             if any(nm.eps != self.head_eps for nm in norms):
                 raise UnsupportedModelError("heads with different RMSNorm eps: use backend='onnx'")
-            self.head_w = np.concatenate([_np(nm.weight[:, None] * model.heads[k][1].weight.T * c.dims[-1] ** 0.5)
+            self.head_w = np.concatenate([float32_array(nm.weight[:, None] * model.heads[k][1].weight.T * c.dims[-1] ** 0.5)
                                           for nm, k in zip(norms, self.head_names)], axis=1)
-            self.head_b = np.concatenate([_np(model.heads[k][1].bias) for k in self.head_names])
+            self.head_b = np.concatenate([float32_array(model.heads[k][1].bias) for k in self.head_names])
         sizes = [len(c.head_classes[k]) for k in self.head_names]
         self.head_slices = dict(zip(self.head_names, np.split(np.arange(sum(sizes)), np.cumsum(sizes)[:-1])))
+        self._n_mixer_states = 2 * sum(len(stage) for stage in self.stages)
+        self._kernel_operands = self._pack_operands() if self.compiled else None
+
+    def _pack_operands(self) -> tuple:
+        """The operands of :func:`~samba_core.fused_kernels.encoder_step` (typed lists, built once)."""
+        from numba import types
+        from numba.typed import List
+
+        mats, vecs = List.empty_list(types.float32[:, ::1]), List.empty_list(types.float32[::1])
+        ints, floats = [], []
+        for mixer in (m for stage in self.stages for m in stage):
+            a = mixer._kernel_args  # w_in, conv_w, conv_b, dt_bias, A, D, lam, head_w, w_out, eps, head_eps, diff, ...
+            for m in (a[0], a[1], a[8], a[4]):
+                mats.append(np.ascontiguousarray(m, np.float32))
+            for v in (a[2], a[3], a[5], a[6], a[7]):
+                vecs.append(np.ascontiguousarray(v, np.float32))
+            ints.append([a[12], a[13], a[14], a[15], a[16], a[17], int(a[11])])
+            floats.append([a[9], a[10]])
+        down_w, down_b = List.empty_list(types.float32[:, ::1]), List.empty_list(types.float32[::1])
+        for _, w, b in self.down:
+            down_w.append(np.ascontiguousarray(w))
+            down_b.append(np.ascontiguousarray(b))
+        return (np.array([len(stage) for stage in self.stages], np.int64), mats, vecs, np.array(ints, np.int64),
+                np.array(floats, np.float64)), (down_w, down_b, np.array([f for f, _, _ in self.down], np.int64))
+
+    def pack_states(self, states: list[np.ndarray]):
+        """States (as :meth:`initial_states` gives them) in the form :meth:`step_packed` takes."""
+        if not self.compiled:
+            return list(states)
+        from numba import types
+        from numba.typed import List
+
+        n = self._n_mixer_states
+        convs, ssms = List.empty_list(types.float32[:, ::1]), List.empty_list(types.float32[:, :, ::1])
+        for i in range(0, n, 2):
+            convs.append(np.ascontiguousarray(states[i], np.float32))
+            ssms.append(np.ascontiguousarray(states[i + 1], np.float32))
+        return convs, ssms, list(states[n:])
+
+    def unpack_states(self, packed) -> list[np.ndarray]:
+        """The inverse of :meth:`pack_states`."""
+        if not self.compiled:
+            return list(packed)
+        convs, ssms, adapted = packed
+        return [t for pair in zip(convs, ssms) for t in pair] + list(adapted)
+
+    def step_packed(self, x: np.ndarray, input_weights: np.ndarray, packed):
+        """As :meth:`step` on packed states (:meth:`pack_states`): one compiled call for the whole
+        encoder and the heads when ``compiled``. Returns (logits, new packed states)."""
+        if not self.compiled:
+            logits, states = self.step(x, input_weights, packed)
+            return logits, states
+        convs, ssms, adapted = packed
+        if self.adaptation is not None:
+            x, *adapted = recentre_step_np(x, *adapted, self.adaptation)
+        head, tail = self._kernel_operands
+        logits, convs, ssms = fused_kernels.encoder_step(
+            np.ascontiguousarray(x, np.float32), input_weights, self.stem_b, *head, convs, ssms, *tail,
+            self.head_w, self.head_b, float(self.head_eps))
+        return logits, (convs, ssms, adapted)
 
     def input_weights(self, spatial_weights: np.ndarray) -> np.ndarray:
         """CDSE weights (channels, K) -> the fused input projection (channels, d0), microvolts in."""
@@ -274,8 +217,11 @@ class FusedStep:
         x: (channels, hop) microvolts, finite; input_weights: from :meth:`input_weights`;
         states: as :meth:`initial_states`. Returns (logits of all heads concatenated, new states).
         """
+        if self.compiled:
+            logits, packed = self.step_packed(x, input_weights, self.pack_states(states))
+            return logits, self.unpack_states(packed)
         h, new_states = self.encode(x, input_weights, states)
-        return (h @ self.head_w) * _rms_scale(h, self.head_eps) + self.head_b, new_states
+        return (h @ self.head_w) * rms_scale_np(h, self.head_eps) + self.head_b, new_states
 
     def encode(self, x: np.ndarray, input_weights: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """As :meth:`step`, but returns the bottleneck token's features (d_last,) instead of the logits."""
@@ -311,7 +257,12 @@ class FusedStepRunner:
         self.reset()
 
     def reset(self) -> None:
-        self.states: list[np.ndarray] | None = None  # zeros at the first step, sized by its channels
+        self._packed = None  # zeros at the first step, sized by its channels
+
+    @property
+    def states(self) -> list[np.ndarray] | None:
+        """The carried states (as :meth:`FusedStep.initial_states` lays them out), None before the first step."""
+        return None if self._packed is None else self.fused.unpack_states(self._packed)
 
     def set_spatial_weights(self, spatial_weights: np.ndarray) -> None:
         """Precompute the input projection for new CDSE weights (channels, K); states are kept."""
@@ -329,9 +280,9 @@ class FusedStepRunner:
         x = np.asarray(x, dtype=np.float32)
         if not math.isfinite(np.add.reduce(x, axis=None)):  # any NaN/inf makes the sum non-finite
             x = np.where(np.isfinite(x), x, np.float32(0.0))
-        if self.states is None:
-            self.states = self.fused.initial_states(x.shape[0])
-        logits, self.states = self.fused.step(x, self._input_weights, self.states)
+        if self._packed is None:
+            self._packed = self.fused.pack_states(self.fused.initial_states(x.shape[0]))
+        logits, self._packed = self.fused.step_packed(x, self._input_weights, self._packed)
         return {name: logits[sl] for name, sl in self.fused.head_slices.items()}
 
 

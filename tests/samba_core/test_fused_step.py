@@ -121,6 +121,28 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch):
     assert not rms._cache.__class__.__name__.endswith("FunctionCache")  # compiled, not cached
 
 
+@pytest.mark.parametrize("compiled", PATHS)
+@pytest.mark.parametrize("name", ["differential", "one-stage", "three-heads"])
+def test_runner_carries_packed_states_like_the_list_interface(name, compiled):
+    """The runner keeps its states packed between calls; they must equal the list interface's."""
+    torch.manual_seed(4)
+    model = Samba(CONFIGS[name]).eval()
+    w = model.spatial_weights(torch.from_numpy(random_montage(7, 4))).detach().numpy()
+    runner, fused = FusedStepRunner(model, compiled=compiled), FusedStep(model, compiled=compiled)
+    runner.set_spatial_weights(w)
+    assert runner.states is None
+    states, iw = fused.initial_states(7), fused.input_weights(w)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        x = (rng.normal(size=(7, model.config.hop)) * 20).astype(np.float32)
+        got = runner.step(x)
+        logits, states = fused.step(x, iw, states)
+        for head, sl in fused.head_slices.items():
+            np.testing.assert_allclose(got[head], logits[sl], atol=1e-6, rtol=0)
+    for a, b in zip(runner.states, states, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+
+
 def test_compiled_path_without_numba_is_refused_by_name(monkeypatch):
     monkeypatch.setattr(fused_kernels, "njit", None)
     with pytest.raises(RuntimeError, match="pip install numba"):
@@ -208,7 +230,7 @@ def test_start_up_check_catches_a_wrong_fused_step(monkeypatch):
 
 
 def test_fused_softplus_and_silu_match_torch_over_the_float32_range():
-    from samba_core.fused_step import _silu, _softplus
+    from samba_core.fused_mixer import _silu, _softplus
 
     v = np.concatenate([np.linspace(-120, 120, 2001), [-1e30, 1e30, 0.0]]).astype(np.float32)
     t = torch.from_numpy(v)
