@@ -251,8 +251,8 @@ def _finishing(record: Path | None):
 
 
 def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
-    """The last lines: counts and latency, then the accuracy against the input's cues (if any)."""
-    log.info("%s", pipeline.counts_line())
+    """The last line: the accuracy against the input's cues (if any); the counts and latency are in the
+    pipeline's own "stopped" notice, logged just before."""
     if pipeline.ground_truth is not None:
         source = "the replay's annotations" if player is not None else "the marker stream"
         log.info("accuracy against %s: %s", source, pipeline.ground_truth.summary())

@@ -153,6 +153,10 @@ def main() -> None:
     print_table(results)
     print(f"FLOPs/decision {flops / 1e6:.2f} M; GEMM peak {peak['peak']:.1f} GFLOP/s -> limit {limit_us:.1f} us; "
           f"{DEFAULT_BACKEND} at {result['flops_limit_ratio_p50']:.1f}x the limit (back to back p50)")
+    print(f"targets: back-to-back p50 <= 5x the limit: {'met' if result['targets']['flops_limit_ratio_p50_le_5'] else 'MISSED'}"
+          f"; paced p99 <= 0.5 ms ({result['paced_p99_ms']:.3f} ms): "
+          f"{'met' if result['targets']['paced_p99_le_0_5ms'] else 'MISSED'}"
+          + (f" (p99 of only {args.rounds} paced calls: run --rounds 100 or more)" if args.rounds < 100 else ""))
     emit(result, args.out)
 
 

@@ -153,6 +153,11 @@ class DecodingChain:
         lines = [f"{name}: {info.describe()}" for name, info in h.heads.items()]
         self.notices.post("info", "heads", f"decoding with {h.name} ({h.kind}); " + "; ".join(lines)
                           + (f"; not published: {', '.join(h.hidden)} (untrained)" if h.hidden else ""))
+        at_chance = [f"{name} ({h.heads[name].accuracy:.2f}, chance {h.heads[name].chance:.2f})" for name in h.at_chance()]
+        if at_chance:
+            self.notices.post("warning", "heads", f"decoding at chance: {', '.join(at_chance)}; its decisions carry "
+                              "no information about this user yet: calibrate the checkpoint for them "
+                              "(samba-calibrate, or the Calibration tab)")
         unknown = [name for name, info in h.heads.items() if info.status == "unknown"]
         if unknown:
             self.notices.post("warning", "heads", f"the checkpoint records no training of {', '.join(unknown)}: "
@@ -197,10 +202,15 @@ class DecodingChain:
     def process(self, x: np.ndarray, t: np.ndarray) -> DecodedTokens | None:
         """x: (stream channels, n) stream units; t: (n,) LSL times -> the tokens now due."""
         self.clock.append(t)
+        holding = self.conditioner.preprocessor.unit is None
         y = self.conditioner.process(x)
         if self.paused or y.shape[1] == 0:
             return None
         tokens = self.decoder.push(y)
+        if holding and len(tokens) > 1:
+            # The preprocessor held the first second back to settle the unit and released it now: those
+            # tokens warm the model's state, but only the newest is still a live decision (no stale burst).
+            tokens = tokens[-1:]
         if not tokens:
             return None
         k = np.array([tok.model_index for tok in tokens], dtype=np.int64) + self._offset

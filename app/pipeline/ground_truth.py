@@ -228,7 +228,8 @@ class HeadScore:
         classes = ", ".join(f"{c} {s.correct}/{s.total}" for c, s in self.per_class.items())
         agree = (f"{self.decisions.accuracy:.0%} of {self.decisions.total} decisions agree" if self.decisions.total
                  else "no decision inside a trial yet")
-        chance = f", chance {self.chance:.2f}" if self.trials.total else ""
+        # Always answering the most frequent cued class so far: 1.00 after one trial, the class balance later.
+        chance = f", majority-class baseline {self.chance:.2f}" if self.trials.total else ""
         return f"{self.head}: trial accuracy {self.trials.format()}{chance}; {classes}; {agree}"
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from samba_core import LoadedCheckpoint
 
 DECODED = ("calibrated", "trained", "unknown")
+#: A decoded head whose evaluated accuracy is within this of chance is reported as decoding at chance.
+AT_CHANCE_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,12 @@ class CheckpointHeads:
     @property
     def hidden(self) -> tuple[str, ...]:
         return tuple(h for h, info in self.heads.items() if not info.decoded)
+
+    def at_chance(self, margin: float = AT_CHANCE_MARGIN) -> tuple[str, ...]:
+        """Decoded heads whose evaluated accuracy is not above chance by more than ``margin``
+        (their decisions are published, but say nothing about the user yet)."""
+        return tuple(h for h, info in self.heads.items() if info.decoded and info.accuracy is not None
+                     and info.chance is not None and info.accuracy <= info.chance + margin)
 
 
 def checkpoint_heads(checkpoint: LoadedCheckpoint) -> CheckpointHeads:

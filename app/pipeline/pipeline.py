@@ -137,6 +137,10 @@ class LivePipeline:
                 header = recording_header(layout, chain.classes, chain.declared_unit, chain.labels,
                                           str(self._checkpoint.path))
                 self._recorder = SessionRecording(cfg.record, header, cfg.flush_interval_s)
+            if cfg.markers is not None:
+                self._markers = MarkerListener(cfg.markers).start()
+            # Last, so that what queued during all of the set-up above is recorded, not decoded: the
+            # first decisions then come from samples that arrive once decoding runs (no stale burst).
             skipped = self._take_backlog()
         except BaseException:
             if self._recorder is not None:
@@ -144,8 +148,6 @@ class LivePipeline:
                 self._recorder = None
             self._release()
             raise
-        if cfg.markers is not None:
-            self._markers = MarkerListener(cfg.markers).start()
         for message in self._outlets.warnings:
             self.notices.post("warning", "outlets", message)
         self.notices.post(

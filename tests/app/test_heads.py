@@ -54,6 +54,17 @@ def save(path, provenance):
         sample_rate=256.0, preprocessing=PreprocessConfig().to_dict(), classes=CLASSES, provenance=provenance))
 
 
+@pytest.mark.parametrize(("accuracy", "chance", "flagged"),
+                         [(0.49, 0.50, True), (0.52, 0.50, True), (0.53, 0.50, False), (0.30, 0.25, False),
+                          (0.26, 0.25, True)])
+def test_a_head_evaluated_at_chance_is_named(accuracy, chance, flagged):
+    report = dict(MI_REPORT, mean_trial_accuracy=accuracy, chance=chance)
+    heads = checkpoint_heads(fake({"pretraining": {}, "heads": {"mi": report, "distraction": UNTRAINED}}))
+    assert heads.at_chance() == (("mi",) if flagged else ())
+    untrained = checkpoint_heads(fake({"pretraining": {}, "heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}))
+    assert untrained.at_chance() == ()  # not decoded at all: reported as untrained instead
+
+
 def test_an_untrained_head_is_neither_published_nor_decided(tmp_path):
     ckpt = load_checkpoint(save(tmp_path / "m.samba", {"heads": {"mi": MI_REPORT, "distraction": UNTRAINED}}))
     source = SyntheticEEGSource(unique_name("eeg"))

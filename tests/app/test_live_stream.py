@@ -69,6 +69,20 @@ def test_decisions_are_stamped_with_the_newest_input_sample_at_1khz(sources, pip
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_the_held_back_first_second_warms_the_model_without_a_burst_of_stale_decisions(sources, pipelines, checkpoint):
+    # The preprocessor holds the first second back to settle the unit, then releases it at once:
+    # its tokens advance the model, but only the newest one is published as a decision.
+    source = sources(rate=256.0)
+    decisions: list = []
+    pipeline = pipelines(source.name, decisions).start()
+    assert wait_until(lambda: len(decisions) >= 12)
+    pipeline.stop()
+    seg0 = [d.model_index for d in decisions if d.segment == 0]  # the model sample of each decision
+    hop, one_second = checkpoint.config.hop, int(checkpoint.config.sample_rate)
+    assert seg0[0] >= one_second - hop  # nothing published from inside the held-back second but its end
+    assert np.array_equal(np.diff(seg0), np.full(len(seg0) - 1, hop))  # from then on, every token is a decision
+
+
 def test_a_gap_resets_the_model_and_counts_the_lost_samples(sources, pipelines):
     source = sources(rate=256.0)
     decisions: list = []
