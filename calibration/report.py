@@ -9,6 +9,8 @@ from typing import Any
 
 #: Report file names inside the report folder.
 REPORT_JSON = "report.json"
+#: Display names of the methods a calibration compares.
+METHOD_NAMES = {"samba": "SAMBA (fine-tuned)", "csp_lda": "CSP + LDA", "ts_lr": "Tangent space + LR"}
 
 
 @dataclass
@@ -73,16 +75,37 @@ class CalibrationReport:
         return float(self.scores[method]["balanced_accuracy"])
 
     def summary(self) -> str:
-        """A few lines for the terminal: scores side by side."""
+        """A few lines for the terminal: scores side by side, then the warning (:meth:`warning`), if any."""
+        counts = ", ".join(f"{c} {n}" for c, n in self.counts.items())
         lines = [
-            f"task {self.task} ({self.protocol['name']}): {self.counts} epochs, {len(self.channels)} channels, "
-            f"{self.folds}-fold cross-validation (balanced accuracy, chance {1 / len(self.classes):.2f})"
+            f"task {self.task} ({self.protocol['name']}): {sum(self.counts.values())} epochs ({counts}), "
+            f"{len(self.channels)} channels, {self.folds}-fold cross-validation "
+            f"(balanced accuracy, chance {1 / len(self.classes):.2f})"
         ]
         for name, s in self.scores.items():
             per_class = ", ".join(f"{c} {v:.2f}" for c, v in s["per_class_accuracy"].items())
-            lines.append(f"  {name:<8} {s['balanced_accuracy']:.3f} ± {s['std']:.3f}   ({per_class})")
+            lines.append(f"  {METHOD_NAMES.get(name, name):<19} {s['balanced_accuracy']:.3f} ± {s['std']:.3f}   ({per_class})")
         lines += [f"  note: {n}" for n in self.notes]
+        warning = self.warning()
+        if warning:
+            lines.append(f"  warning: {warning}; the checkpoint was written, but think twice before decoding with it")
         return "\n".join(lines)
+
+    def warning(self) -> str | None:
+        """Why decoding with this checkpoint is doubtful (SAMBA at or below chance, or below a baseline on the
+        same folds), with the numbers; None when SAMBA beats chance and every baseline, or was not cross-validated."""
+        samba = self.scores.get("samba")
+        if samba is None:
+            return None
+        ba, chance = float(samba["balanced_accuracy"]), 1 / max(len(self.classes), 1)
+        reasons = []
+        if ba <= chance:
+            reasons.append(f"SAMBA's cross-validated balanced accuracy {ba:.3f} is at or below chance ({chance:.3f})")
+        better = [f"{METHOD_NAMES.get(k, k)} {float(s['balanced_accuracy']):.3f}" for k, s in self.scores.items()
+                  if k != "samba" and float(s["balanced_accuracy"]) > ba]
+        if better:
+            reasons.append(f"SAMBA ({ba:.3f}) scored below the baseline {', '.join(better)} on the same folds")
+        return "; ".join(reasons) or None
 
     # -- files ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-METHOD_NAMES = {"samba": "SAMBA (fine-tuned)", "csp_lda": "CSP + LDA", "ts_lr": "Tangent space + LR"}
+from calibration.report import METHOD_NAMES
 
 
 def _ordered(report) -> list[tuple[str, dict]]:
@@ -46,22 +46,8 @@ def score_line(report) -> str:
 
 
 def load_warning(report) -> str | None:
-    """Why loading this checkpoint is doubtful (SAMBA at or below chance, or below a baseline), with the numbers.
-
-    None when SAMBA beats chance and every baseline, or was not cross-validated.
-    """
-    samba = report.scores.get("samba")
-    if samba is None:
-        return None
-    ba, chance = float(samba["balanced_accuracy"]), 1 / max(len(report.classes), 1)
-    reasons = []
-    if ba <= chance:
-        reasons.append(f"SAMBA's cross-validated balanced accuracy {ba:.3f} is at or below chance ({chance:.3f})")
-    better = [f"{METHOD_NAMES.get(k, k)} {float(s['balanced_accuracy']):.3f}" for k, s in report.scores.items()
-              if k != "samba" and float(s["balanced_accuracy"]) > ba]
-    if better:
-        reasons.append(f"SAMBA ({ba:.3f}) scored below the baseline {', '.join(better)} on the same folds")
-    return "; ".join(reasons) or None
+    """Why loading this checkpoint is doubtful: :meth:`calibration.report.CalibrationReport.warning`."""
+    return report.warning()
 
 
 def confusion_text(report, method: str = "samba") -> str:

@@ -142,3 +142,23 @@ def _float(v) -> float | None:
         return None if v is None else float(v)
     except (TypeError, ValueError):
         return None
+
+
+def in_sample_notice(checkpoint: LoadedCheckpoint, recording: str | Path) -> str | None:
+    """A warning when ``recording`` (a file about to be replayed) is one the checkpoint was calibrated on.
+
+    Matches the file's SHA-256 against ``provenance["sessions"]`` of a subject calibration; the
+    accuracy against its cues is then in-sample (optimistic). None when it is not, or cannot be told.
+    """
+    from samba_core.recordings import file_sha256
+
+    sessions = (checkpoint.metadata.provenance or {}).get("sessions") or []
+    hashes = {s.get("sha256") for s in sessions if isinstance(s, Mapping)} - {None}
+    path = Path(recording)
+    if not hashes or not path.is_file():
+        return None
+    if file_sha256(path) not in hashes:
+        return None
+    return (f"{path.name} is one of the recordings {Path(str(checkpoint.path)).name} was calibrated on: its accuracy "
+            "against the cues is in-sample, so optimistic; replay a session the calibration did not use")
+

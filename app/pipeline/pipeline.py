@@ -32,6 +32,7 @@ from .decoding import Decision
 from .clockmap import TimingEvent
 from .errors import PipelineError
 from .ground_truth import GroundTruth, TrialOutcome, trial_windows
+from .heads import in_sample_notice
 from .intake import Intake, Run
 from .latency import LatencyStats
 from .markers import MarkerListener
@@ -118,6 +119,8 @@ class LivePipeline:
         if self._checkpoint is None:
             self._checkpoint = load_checkpoint(cfg.checkpoint)
         preprocess = preprocess_config_of(self._checkpoint, cfg.mains_hz)
+        if cfg.stream.replay_of is not None and (notice := in_sample_notice(self._checkpoint, cfg.stream.replay_of)):
+            self.notices.post("warning", "in-sample", notice)
         self._reader = StreamReader.connect(cfg.stream, cfg.acquisition.resolve_timeout_s)
         try:
             layout = self._reader.layout

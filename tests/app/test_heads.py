@@ -10,7 +10,7 @@ import torch
 
 import app.pipeline.recovery as recovery
 from app.pipeline import LivePipeline, PipelineConfig, PipelineError, StreamSelector
-from app.pipeline.heads import checkpoint_heads
+from app.pipeline.heads import checkpoint_heads, in_sample_notice
 from helpers.lsl import SyntheticEEGSource, unique_name, wait_until
 from helpers.models import small_config
 from samba_core import CheckpointMetadata, Samba, load_checkpoint, save_checkpoint
@@ -63,6 +63,21 @@ def test_a_head_evaluated_at_chance_is_named(accuracy, chance, flagged):
     assert heads.at_chance() == (("mi",) if flagged else ())
     untrained = checkpoint_heads(fake({"pretraining": {}, "heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}))
     assert untrained.at_chance() == ()  # not decoded at all: reported as untrained instead
+
+
+def test_replaying_a_recording_the_checkpoint_was_calibrated_on_is_called_in_sample(tmp_path):
+    from samba_core.recordings import file_sha256
+
+    seen, unseen = tmp_path / "S001R04.edf", tmp_path / "S001R06.edf"
+    seen.write_bytes(b"calibration run")
+    unseen.write_bytes(b"another run")
+    calibrated = fake({"kind": "subject-calibration", "task": "mi",
+                       "sessions": [{"path": "elsewhere/S001R04.edf", "sha256": file_sha256(seen)}]}, "s001.samba")
+    notice = in_sample_notice(calibrated, seen)
+    assert notice is not None and "S001R04.edf" in notice and "s001.samba" in notice and "in-sample" in notice
+    assert in_sample_notice(calibrated, unseen) is None  # same subject, another file: out of sample
+    assert in_sample_notice(calibrated, "a recording in memory") is None
+    assert in_sample_notice(fake({"pretraining": {}}), seen) is None  # no calibration sessions recorded
 
 
 def test_an_untrained_head_is_neither_published_nor_decided(tmp_path):
