@@ -210,7 +210,9 @@ class DecodingChain:
         if holding and len(tokens) > 1:
             # The preprocessor held the first second back to settle the unit and released it now: those
             # tokens warm the model's state, but only the newest is still a live decision (no stale burst).
-            tokens = tokens[-1:]
+            # It carries each head's latest discrete decision of the burst (e.g. the segment's first).
+            latest = {m.split(":", 1)[0]: m for tok in tokens for m in tok.markers}
+            tokens = [replace(tokens[-1], markers=tuple(latest.values()))]
         if not tokens:
             return None
         k = np.array([tok.model_index for tok in tokens], dtype=np.int64) + self._offset

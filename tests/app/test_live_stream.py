@@ -81,6 +81,8 @@ def test_the_held_back_first_second_warms_the_model_without_a_burst_of_stale_dec
     hop, one_second = checkpoint.config.hop, int(checkpoint.config.sample_rate)
     assert seg0[0] >= one_second - hop  # nothing published from inside the held-back second but its end
     assert np.array_equal(np.diff(seg0), np.full(len(seg0) - 1, hop))  # from then on, every token is a decision
+    first = [d for d in decisions if d.segment == 0][0]
+    assert {m.split(":")[0] for m in first.markers} == set(first.smoothed)  # each head's decision at segment start
 
 
 def test_a_gap_resets_the_model_and_counts_the_lost_samples(sources, pipelines):
