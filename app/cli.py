@@ -90,9 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--loop", action="store_true", help="with --replay: start over at the end of the file")
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --replay: playback speed (default: 1)")
-    p.add_argument("--montage", type=Path, metavar="FILE", help="electrode positions file for the cap")
+    p.add_argument("--montage", "--montage-file", type=Path, metavar="FILE", help="electrode positions file for the cap")
     p.add_argument("--device", metavar="NAME", help="device profile for channel names/positions")
-    p.add_argument("--allow-drop", action="store_true", help="mask EEG channels that cannot be placed instead of failing")
+    p.add_argument("--allow-drop", "--allow-drop-channels", action="store_true",
+                   help="mask EEG channels that cannot be placed instead of failing")
     p.add_argument("--mains", type=float, metavar="HZ",
                    help="local mains frequency for the notch filter (50 or 60; 0 disables it); default: the checkpoint's")
     p.add_argument("--outlet-prefix", default="samba", metavar="PREFIX", help="prefix of the output stream names")

@@ -61,9 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"refuse sessions with fewer trials in a class (default {MIN_TRIALS_PER_CLASS})")
     p.add_argument("--min-channels", type=int, default=MIN_EEG_CHANNELS,
                    help=f"refuse sessions with fewer placed EEG channels (default {MIN_EEG_CHANNELS})")
-    p.add_argument("--montage-file", default=None, help="electrode positions for labels the 10-05 system lacks")
+    p.add_argument("--montage-file", "--montage", default=None, help="electrode positions for labels the 10-05 system lacks")
     p.add_argument("--device", default=None, help="headset profile (see python -m montages)")
-    p.add_argument("--allow-drop-channels", action="store_true", help="leave out EEG channels that cannot be placed")
+    p.add_argument("--allow-drop-channels", "--allow-drop", action="store_true", help="leave out EEG channels that cannot be placed")
     p.add_argument("--mains", type=float, default=None, help="mains frequency for the notch (50/60; 0 disables)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
     p.add_argument("--data-root", type=Path, default=None, help="data root for 'eegbci:N' sessions")

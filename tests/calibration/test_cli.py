@@ -135,3 +135,16 @@ def test_corrupt_base_checkpoint(tmp_path, mi_fif, capsys):
     base.write_bytes(b"not a checkpoint")
     assert run_cli(mi_fif, base, tmp_path / "s.samba") == 2
     assert "not a samba-live checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("montage_flag", "drop_flag"), [("--montage-file", "--allow-drop-channels"),
+                                                         ("--montage", "--allow-drop")])
+def test_both_programs_take_the_same_montage_flags(montage_flag, drop_flag):
+    """samba-live and samba-calibrate accept each other's spelling of the montage options."""
+    from app.cli import build_parser
+    from calibration.cli import _parser
+
+    live = build_parser().parse_args(["--headless", "--replay", montage_flag, "cap.elc", drop_flag])
+    cal = _parser().parse_args(["session.xdf", "--out", "s.samba", montage_flag, "cap.elc", drop_flag])
+    assert str(live.montage) == cal.montage_file == "cap.elc"
+    assert live.allow_drop and cal.allow_drop_channels
