@@ -29,7 +29,7 @@ def test_cli_writes_a_checkpoint_with_provenance_and_a_report(tmp_path, base_che
     out = tmp_path / "subject.samba"
     assert run_cli(session, base_checkpoint, out, "--folds", "3", "--train", "last-stage", "--max-epochs", "2") == 0
     printed = capsys.readouterr().out
-    assert "csp_lda" in printed and "ts_lr" in printed and str(out) in printed
+    assert "CSP + LDA" in printed and "Tangent space + LR" in printed and str(out) in printed
 
     loaded = load_checkpoint(out, expect_heads=["mi"], expect_sample_rate=256.0)
     base = load_checkpoint(base_checkpoint)
