@@ -54,7 +54,9 @@ def test_samba_live_replay_opens_on_the_replay_and_every_panel_updates(open_wind
     view = window.decoding_panel.heads["mi"]
     assert head == "mi" and label in ("left", "right") and 0.5 <= p <= 1
     assert view.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-    assert len(view.lines[0].getData()[0]) > 3
+    # The history grows one decision per hop (no start-up burst): wait for a few.
+    qtbot.waitUntil(lambda: view.lines[0].getData()[0] is not None and len(view.lines[0].getData()[0]) > 3,
+                    timeout=WAIT_MS)
     window.checkpoint_picker.set_task("distraction")
     assert window.decoding_panel.decision()[0] == "distraction"
     # Status bar: latency and losses.
