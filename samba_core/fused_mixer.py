@@ -2,8 +2,9 @@
 
 :class:`FusedMixer` holds one pre-norm Mamba2 block (``h + mixer(norm(h))``) of a
 :class:`~samba_core.model.Samba` in the fused step's layout (see :mod:`samba_core.fused_step`
-for the regrouping); calling it runs the numpy path, :meth:`FusedMixer.compiled` the kernel
-:func:`samba_core.fused_kernels.mixer_block`.
+for the regrouping); calling it runs the numpy path; its ``kernel_*`` operands feed the
+compiled kernel :func:`samba_core.fused_kernels.mixer_block` (through
+:func:`~samba_core.fused_kernels.encoder_step`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import fused_kernels
 from .mamba2 import Mamba2Mixer
 from .model import MambaBlock
 
@@ -72,23 +72,19 @@ class FusedMixer:
         else:
             self.head_eps = m.norm.eps
             self.w_out = float32_array(m.norm.weight[:, None] * m.out_proj.weight.T * m.d_inner**0.5)
-        # Operands of the compiled kernel (fused_kernels.mixer_block).
-        self._kernel_args = (self.w_in, self.conv_w, self.conv_b, self.dt_bias, np.ascontiguousarray(self.A.reshape(self.g, self.nh)),
-                             np.ascontiguousarray(self.D.reshape(self.nh)),
-                             np.ascontiguousarray(self.lam.reshape(self.nh)) if m.differential else np.zeros(self.nh, np.float32),
-                             self.head_w if m.differential else np.ones(self.p, np.float32), self.w_out,
-                             float(self.eps), float(self.head_eps), bool(m.differential), self.di, self.cd, self.g, self.nh,
-                             self.p, self.n)
+        # Operands of the compiled kernel, grouped and ordered as fused_kernels.encoder_step takes them.
+        self.kernel_mats = (self.w_in, self.conv_w, self.w_out, np.ascontiguousarray(self.A.reshape(self.g, self.nh)))
+        self.kernel_vecs = (self.conv_b, self.dt_bias, np.ascontiguousarray(self.D.reshape(self.nh)),
+                            np.ascontiguousarray(self.lam.reshape(self.nh)) if m.differential else np.zeros(self.nh, np.float32),
+                            self.head_w if m.differential else np.ones(self.p, np.float32))
+        self.kernel_ints = (self.di, self.cd, self.g, self.nh, self.p, self.n, int(m.differential))
+        self.kernel_floats = (float(self.eps), float(self.head_eps))
         self.upper = np.triu(np.ones((length, length), np.float32))  # cumsum as a matmul: [s, t] = s <= t
         self.causal = np.where(self.upper.T > 0, 0.0, -np.inf).astype(np.float32)  # (t, s): 0 where s <= t
 
     def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
         """(conv window (k-1, conv_dim) time-major, ssm (ssm_heads, headdim, d_state))."""
         return (np.zeros((self.k - 1, self.cd), np.float32), np.zeros((self.g * self.nh, self.p, self.n), np.float32))
-
-    def compiled(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`__call__`, in one call of the compiled kernel (:func:`~samba_core.fused_kernels.mixer_block`)."""
-        return fused_kernels.mixer_block(h, conv, ssm, *self._kernel_args)
 
     def __call__(self, h: np.ndarray, conv: np.ndarray, ssm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """h: (L, d) -> (h + mixer(norm(h)): (L, d), new conv window, new ssm state). The numpy reference."""

@@ -20,12 +20,12 @@ an onnxruntime node (the exported step has 960 nodes, 262 after onnxruntime's op
   samples, through :func:`~samba_core.adaptation.recentre_step_np`; its three state tensors
   follow the blocks' states.
 
-Each block runs either as those numpy calls (the reference fast path) or, when numba is
-installed (a dependency; the default then), as one call of a compiled kernel,
-:func:`samba_core.fused_kernels.mixer_block`, which computes the same function (its scan as
-the token-by-token recurrence); :class:`FusedStepRunner` then runs the whole decision as one
-call (:func:`~samba_core.fused_kernels.encoder_step`, states kept packed between calls,
-:meth:`FusedStep.step_packed`). Both paths are checked against the torch step in the tests.
+Each block runs as those numpy calls (the reference fast path, :mod:`samba_core.fused_mixer`)
+or, when numba is installed (a dependency; the default then), the whole decision runs as one
+compiled call, :func:`samba_core.fused_kernels.encoder_step`, each block computed by
+:func:`~samba_core.fused_kernels.mixer_block` (the same function, its scan as the token-by-token
+recurrence); :class:`FusedStepRunner` keeps the states packed between calls
+(:meth:`FusedStep.step_packed`). Both paths are checked against the torch step in the tests.
 
 Every state is an explicit input and output (:meth:`FusedStep.step`);
 :class:`FusedStepRunner` carries them between calls with the interface of
@@ -149,13 +149,12 @@ class FusedStep:
         mats, vecs = List.empty_list(types.float32[:, ::1]), List.empty_list(types.float32[::1])
         ints, floats = [], []
         for mixer in (m for stage in self.stages for m in stage):
-            a = mixer._kernel_args  # w_in, conv_w, conv_b, dt_bias, A, D, lam, head_w, w_out, eps, head_eps, diff, ...
-            for m in (a[0], a[1], a[8], a[4]):
+            for m in mixer.kernel_mats:
                 mats.append(np.ascontiguousarray(m, np.float32))
-            for v in (a[2], a[3], a[5], a[6], a[7]):
+            for v in mixer.kernel_vecs:
                 vecs.append(np.ascontiguousarray(v, np.float32))
-            ints.append([a[12], a[13], a[14], a[15], a[16], a[17], int(a[11])])
-            floats.append([a[9], a[10]])
+            ints.append(mixer.kernel_ints)
+            floats.append(mixer.kernel_floats)
         down_w, down_b = List.empty_list(types.float32[:, ::1]), List.empty_list(types.float32[::1])
         for _, w, b in self.down:
             down_w.append(np.ascontiguousarray(w))
@@ -224,7 +223,7 @@ class FusedStep:
         return (h @ self.head_w) * rms_scale_np(h, self.head_eps) + self.head_b, new_states
 
     def encode(self, x: np.ndarray, input_weights: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """As :meth:`step`, but returns the bottleneck token's features (d_last,) instead of the logits."""
+        """As :meth:`step` (numpy path), but returns the bottleneck token's features (d_last,) instead of the logits."""
         adapted: list[np.ndarray] = []
         if self.adaptation is not None:
             x, *adapted = recentre_step_np(x, *states[-3:], self.adaptation)
@@ -233,7 +232,7 @@ class FusedStep:
         it = iter(states)
         for i, stage in enumerate(self.stages):
             for mixer in stage:
-                h, conv, ssm = (mixer.compiled if self.compiled else mixer)(h, next(it), next(it))
+                h, conv, ssm = mixer(h, next(it), next(it))
                 new_states += (conv, ssm)
             if i < len(self.down):
                 factor, w, b = self.down[i]

@@ -161,4 +161,3 @@ def in_sample_notice(checkpoint: LoadedCheckpoint, recording: str | Path) -> str
         return None
     return (f"{path.name} is one of the recordings {Path(str(checkpoint.path)).name} was calibrated on: its accuracy "
             "against the cues is in-sample, so optimistic; replay a session the calibration did not use")
-
