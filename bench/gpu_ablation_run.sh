@@ -8,7 +8,11 @@
 # `train` writes OUT/<variant>/seed<s>/fold<j>.samba (+ .summary.json), the layout that
 # `python bench/ablation.py --fold-bases OUT` scores; fold views leave out each fold's subjects
 # (bench/fold_corpora.py, one fold rule) and the demo subject S001, as the shipped base does.
-# Variables: VARIANTS, SEEDS, FOLDS, CONTEXT_S, BATCH, JOBS (runs at once), MAX_MINUTES.
+# Runs go through `samba-pretrain train-many` (each run on its own CUDA stream, so their kernels
+# overlap; separate processes only take turns on a GPU), split over PROCS processes so that the
+# host's batch assembly uses several cores. Runs in one process advance one step per round, so
+# a wall-clock stop (MAX_MINUTES) leaves them at equal step counts.
+# Variables: VARIANTS, SEEDS, FOLDS, CONTEXT_S, BATCH, JOBS (smoke runs), PROCS, MAX_MINUTES.
 set -euo pipefail
 mode=$1 corpus=$2 out=$3 steps=${4:-150}
 VARIANTS=${VARIANTS:-"default saie diff-paper objective-paper infill-paper"}
@@ -17,6 +21,7 @@ FOLDS=${FOLDS:-4}
 CONTEXT_S=${CONTEXT_S:-30}
 BATCH=${BATCH:-8}
 JOBS=${JOBS:-20}
+PROCS=${PROCS:-2}
 MAX_MINUTES=${MAX_MINUTES:-12}
 export PYTHONUNBUFFERED=1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,51 +41,62 @@ flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS
   esac
 }
 
-run_one() {  # variant seed fold corpus-view run-folder steps
-  local v=$1 s=$2 j=$3 view=$4 run=$5 n=$6
-  # shellcheck disable=SC2046
-  python3 "$here/gpu_pretrain.py" train --corpus "$view" --out "$run" --steps "$n" --batch-size "$BATCH" \
-    --context-s "$CONTEXT_S" --warmup-steps $(( n / 10 < 100 ? n / 10 + 1 : 100 )) --val-every "$n" \
-    --save-every "$n" --log-every $(( n / 5 + 1 )) --no-progress --cuda-graphs --seed "$s" \
-    --max-minutes "$MAX_MINUTES" $(flags "$v") >"$run.log" 2>&1 || { echo "FAILED $v seed$s fold$j" >>"$work/failed"; return 0; }
+run_line() {  # variant seed corpus-view run-folder steps: one `samba-pretrain train` command line, without `train`
+  local v=$1 s=$2 view=$3 run=$4 n=$5
+  echo "--corpus $view --out $run --steps $n --batch-size $BATCH --context-s $CONTEXT_S" \
+    "--warmup-steps $(( n / 10 < 100 ? n / 10 + 1 : 100 )) --val-every $n --save-every $n --log-every $(( n / 5 + 1 ))" \
+    "--no-progress --cuda-graphs --seed $s --max-minutes $MAX_MINUTES $(flags "$v")"
 }
-export -f run_one flags
-export here BATCH CONTEXT_S MAX_MINUTES work
+
+train_lines() {  # runs-file lines -> PROCS processes, each training its share together (samba-pretrain train-many)
+  local lines=$1 tag=$2 p
+  split -e -n "r/$PROCS" -d "$lines" "$work/$tag.part"
+  for p in "$work/$tag".part??; do
+    python3 "$here/gpu_pretrain.py" train-many --runs "$p" >"$p.log" 2>&1 || echo "FAILED in $p (see $p.log)" >>"$work/failed" &
+  done
+  wait
+}
 
 case "$mode" in
 smoke)
-  # One run per variant on the whole corpus, all at once: each variant's graph captures, and the
-  # aggregate steps/s at JOBS concurrent runs (the smoke repeats the variants to reach JOBS).
-  jobs=()
+  # Every variant a few steps, JOBS runs at once (variants repeated): each variant's graph
+  # captures, and the aggregate steps/s of JOBS runs trained together.
+  : >"$work/smoke.txt"
   i=0
-  while [ ${#jobs[@]} -lt "$JOBS" ]; do
-    for v in $VARIANTS; do [ ${#jobs[@]} -lt "$JOBS" ] && jobs+=("$v $i") ; done; i=$((i + 1))
+  while [ "$(wc -l <"$work/smoke.txt")" -lt "$JOBS" ]; do
+    for v in $VARIANTS; do
+      [ "$(wc -l <"$work/smoke.txt")" -lt "$JOBS" ] && run_line "$v" "$i" "$corpus" "$work/smoke/$v/$i" "$steps" >>"$work/smoke.txt"
+    done; i=$((i + 1))
   done
   start=$(date +%s)
-  printf '%s\n' "${jobs[@]}" | xargs -P "$JOBS" -L 1 bash -c \
-    'mkdir -p "$work/smoke/$0"; run_one "$0" "$1" 0 '"$corpus"' "$work/smoke/$0/$1" '"$steps"
+  train_lines "$work/smoke.txt" smoke
   end=$(date +%s)
-  echo "smoke: ${#jobs[@]} runs x $steps steps in $((end - start)) s (compile included)"
-  for v in $VARIANTS; do tail -n 3 "$work/smoke/$v/0.log" | sed "s/^/$v: /"; done
+  echo "smoke: $JOBS runs x $steps steps in $((end - start)) s (compile included), $PROCS processes"
+  for v in $VARIANTS; do tail -n 2 "$work/smoke/$v/0/metrics.csv" 2>/dev/null | sed "s/^/$v: /"; done
   cat "$work/failed" 2>/dev/null || true
   ;;
 train)
   python3 "$here/fold_corpora.py" "$corpus" --folds "$FOLDS" --out "$work/folds" --exclude S001 | tail -n 1
   list=()
   for s in $SEEDS; do for v in $VARIANTS; do for ((j = 0; j < FOLDS; j++)); do
-    list+=("$v $s $j"); mkdir -p "$work/runs/$v/seed$s"
+    list+=("$v $s $j")
   done; done; done
+  : >"$work/train.txt"
+  for entry in "${list[@]}"; do
+    read -r v s j <<<"$entry"
+    run_line "$v" "$s" "$work/folds/fold$j" "$work/runs/$v/seed$s/fold$j" "$steps" >>"$work/train.txt"
+  done
   start=$(date +%s)
-  printf '%s\n' "${list[@]}" | xargs -P "$JOBS" -L 1 bash -c \
-    'run_one "$0" "$1" "$2" "$work/folds/fold$2" "$work/runs/$0/seed$1/fold$2" '"$steps"
+  train_lines "$work/train.txt" train
   echo "train: ${#list[@]} runs x $steps steps in $(( $(date +%s) - start )) s"
   for s in $SEEDS; do for v in $VARIANTS; do for ((j = 0; j < FOLDS; j++)); do
     run=$work/runs/$v/seed$s/fold$j dest=$out/$v/seed$s
     mkdir -p "$dest"
     [ -f "$run/samba-base.samba" ] && cp "$run/samba-base.samba" "$dest/fold$j.samba"
     [ -f "$run/summary.json" ] && cp "$run/summary.json" "$dest/fold$j.summary.json"
-    cp "$run.log" "$dest/fold$j.log" 2>/dev/null || true
+    grep -hF "[$run]" "$work"/train.part*.log >"$dest/fold$j.log" 2>/dev/null || true
   done; done; done
+  cp "$work"/train.part*.log "$out/" 2>/dev/null || true
   cat "$work/failed" 2>/dev/null || true
   ;;
 *)

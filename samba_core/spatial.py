@@ -56,11 +56,15 @@ def mask_coords(coords: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
 
 
 def require_some_channel(mask: Tensor, module: str) -> None:
-    """Raise ValueError when no channel is left (skipped while a CUDA graph is captured).
+    """Raise ValueError when no channel is left (skipped while a CUDA graph is captured or
+    ``torch.compile`` traces).
 
     The check reads the mask on the host, which a step being captured as a CUDA graph
-    cannot do; the graphed trainer checks its batches' layout before capturing.
+    cannot do and which would split a compiled graph; the graphed trainer checks its
+    batches' layout before capturing, and the crop sampler never draws an empty montage.
     """
+    if torch.compiler.is_compiling():
+        return
     capturing = mask.is_cuda and torch.cuda.is_current_stream_capturing()
     if not capturing and not bool(mask.any()):
         raise ValueError(f"every channel is masked out: {module} needs at least one usable EEG channel")

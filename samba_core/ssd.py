@@ -148,7 +148,13 @@ def ssd_scan(
     kernels = _mamba_kernels() if (use_kernels and x.is_cuda) else None
     if kernels is None:
         return ssd_scan_reference(x, dt, A, B, C, chunk_size, initial_state)
-    chunk_scan, _ = kernels
+    return _kernel_scan(kernels[0], x, dt, A, B, C, chunk_size, initial_state)
+
+
+@torch.compiler.disable
+def _kernel_scan(chunk_scan, x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, chunk_size: int,
+                 initial_state: Tensor | None) -> tuple[Tensor, Tensor]:
+    """mamba_ssm's chunked scan; left out of ``torch.compile`` (its Triton kernels are already fused)."""
     # CUDA caps launch-grid dimensions at 65,535 and the kernels put batch x chunks and
     # chunks x groups there: scan very long inputs piece by piece, carrying the state (exact).
     max_chunks = 65_535 // max(x.size(0), B.size(2))

@@ -195,9 +195,25 @@ class DecodingChain:
 
     def _start_segment(self) -> None:
         self.conditioner.reset()
-        self.decoder.reset()
         self.clock.reset()
         self._offset = 0
+        self._restart_model()
+
+    def _restart_model(self) -> None:
+        """A fresh model state (the decoder withholds its settling period again)."""
+        self.decoder.reset()
+
+    def _live(self, tokens: list) -> list:
+        """After the preprocessor's start-up hold-back, only the newest token is a live decision
+        (the rest are stale); it carries each head's decision if the stale tokens made one that
+        the rule still holds (e.g. the segment's first)."""
+        if len(tokens) < 2:
+            return tokens
+        newest = tokens[-1]
+        own = {m.split(":", 1)[0] for m in newest.markers}
+        made = {m.split(":", 1)[0] for tok in tokens[:-1] for m in tok.markers} - own
+        held = [self.decoder.rule.held(head) for head in sorted(made)]
+        return [replace(newest, markers=tuple(m for m in held if m is not None) + newest.markers)]
 
     def process(self, x: np.ndarray, t: np.ndarray) -> DecodedTokens | None:
         """x: (stream channels, n) stream units; t: (n,) LSL times -> the tokens now due."""
@@ -207,12 +223,8 @@ class DecodingChain:
         if self.paused or y.shape[1] == 0:
             return None
         tokens = self.decoder.push(y)
-        if holding and len(tokens) > 1:
-            # The preprocessor held the first second back to settle the unit and released it now: those
-            # tokens warm the model's state, but only the newest is still a live decision (no stale burst).
-            # It carries each head's latest discrete decision of the burst (e.g. the segment's first).
-            latest = {m.split(":", 1)[0]: m for tok in tokens for m in tok.markers}
-            tokens = [replace(tokens[-1], markers=tuple(latest.values()))]
+        if holding:
+            tokens = self._live(tokens)
         if not tokens:
             return None
         k = np.array([tok.model_index for tok in tokens], dtype=np.int64) + self._offset
@@ -252,6 +264,6 @@ class DecodingChain:
         if self.paused:
             # The model skipped samples: its state restarts, and its sample count from the next output on.
             self.paused = False
-            self.decoder.reset()
+            self._restart_model()
             self._offset = self.conditioner.preprocessor.n_samples_out
             self.notices.post("info", "reset", "a channel recovered; decoding resumes with a fresh model state")

@@ -11,6 +11,11 @@ decisions, emitted as string markers ``"<head>:<class>"`` (e.g. ``"mi:left"``):
   while that class is not already the head's decision; the decision is released (no
   marker) when its probability falls below ``p``, so a class held above threshold emits
   once.
+
+A fresh recurrent state (start-up, after a gap, after decoding resumed) says nothing yet: its
+first tokens are extreme (p = 1.00 after one hop, seen on the shipped checkpoint). The tokens
+that complete within the first ``settle_s`` seconds of a state only warm it; smoothing and
+the decision rule start with the first token after them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from samba_core.streaming import BACKENDS, DEFAULT_BACKEND
 #: trial into the next one (trial accuracy falls; see the README).
 DEFAULT_SMOOTHING_S = 0.5
 
+#: Default seconds of a fresh model state that warm it without decisions (see the module docstring).
+DEFAULT_SETTLE_S = 1.0
+
 
 @dataclass(frozen=True)
 class DecodingConfig:
@@ -46,17 +54,23 @@ class DecodingConfig:
         (default :data:`DEFAULT_SMOOTHING_S`).
     threshold : float, optional
         Probability at which a class becomes a decision; None: every argmax change is one.
+    settle_s : float
+        Seconds at the start of every model state whose tokens only warm it (default
+        :data:`DEFAULT_SETTLE_S`); 0 decides from the first token.
     """
 
     backend: str = DEFAULT_BACKEND
     smoothing_s: float = DEFAULT_SMOOTHING_S
     threshold: float | None = None
+    settle_s: float = DEFAULT_SETTLE_S
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if not (self.smoothing_s >= 0 and math.isfinite(self.smoothing_s)):
             raise ValueError(f"smoothing_s is a time constant in seconds >= 0, got {self.smoothing_s!r}")
+        if not (self.settle_s >= 0 and math.isfinite(self.settle_s)):
+            raise ValueError(f"settle_s is a duration in seconds >= 0, got {self.settle_s!r}")
         if self.threshold is not None and not 0 < self.threshold < 1:
             raise ValueError(f"threshold is a probability in (0, 1), got {self.threshold!r}")
 
@@ -166,6 +180,12 @@ class DecisionRule:
     def reset(self) -> None:
         self._current: dict[str, int | None] = {head: None for head in self.classes}
 
+    def held(self, head: str) -> str | None:
+        """The marker of ``head``'s current decision, None when it holds none (e.g. released
+        below the threshold)."""
+        current = self._current[head]
+        return None if current is None else f"{head}:{self.classes[head][current]}"
+
     def update(self, head: str, probs: np.ndarray) -> str | None:
         """The marker this token emits for ``head``, if any."""
         best = int(np.argmax(probs))
@@ -214,21 +234,31 @@ class Decoder:
         self.token_period_s = session.hop / model_rate
         self.smoother = ProbabilitySmoother(config.smoothing_s, self.token_period_s)
         self.rule = DecisionRule(self.classes, config.threshold)
+        #: Index (since a reset) of the first token that is decided: token k completes (k + 1)
+        #: periods into the state, so the first one completing at ``settle_s`` or later.
+        self.first_decided = max(0, math.ceil(config.settle_s / self.token_period_s - 1 - 1e-9))
+        self._tokens = 0
 
     def reset(self) -> None:
-        """Drop every carried state: recurrent model state, smoothing, current decisions."""
+        """Drop every carried state: recurrent model state, smoothing, current decisions; the
+        next ``settle_s`` seconds warm the new state again."""
         self.session.reset()
         self.smoother.reset()
         self.rule.reset()
+        self._tokens = 0
 
     def set_channel_mask(self, good: np.ndarray) -> None:
         self.session.set_channel_mask(good)
 
     def push(self, chunk: np.ndarray) -> list[TokenOutput]:
-        """chunk: (model channels, n) µV at the model rate -> the tokens that became due."""
+        """chunk: (model channels, n) µV at the model rate -> the tokens that became due
+        (none of a fresh state's settling period)."""
         out = self.session.push(chunk)
         tokens = []
         for j in range(out.n_tokens):
+            self._tokens += 1
+            if self._tokens <= self.first_decided:
+                continue  # a settling token: it warmed the recurrent state, nothing more
             probs = {head: out.probs[head][j] for head in self.classes}
             smoothed, markers = {}, []
             for head in self.classes:

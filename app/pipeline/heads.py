@@ -47,6 +47,10 @@ class HeadInfo:
         Chance level of that evaluation, where recorded.
     note : str
         What the metadata says, for a tooltip or a log line.
+    seen_in_pretraining : int
+        How many of the subjects the accuracy was evaluated on are also in the pretraining
+        corpus (their unlabelled EEG shaped the network): the accuracy is then optimistic for
+        new users. 0 when none are, or the metadata cannot tell.
     """
 
     head: str
@@ -54,6 +58,7 @@ class HeadInfo:
     accuracy: float | None = None
     chance: float | None = None
     note: str = ""
+    seen_in_pretraining: int = 0
 
     @property
     def decoded(self) -> bool:
@@ -67,6 +72,9 @@ class HeadInfo:
             what += f", evaluated accuracy {self.accuracy:.2f}"
             if self.chance is not None:
                 what += f" (chance {self.chance:.2f})"
+            if self.seen_in_pretraining:
+                what += (f"; optimistic for new users: {self.seen_in_pretraining} of its evaluation subjects were "
+                         "in the base's pretraining (unlabelled)")
         return what
 
 
@@ -108,7 +116,7 @@ def checkpoint_heads(checkpoint: LoadedCheckpoint) -> CheckpointHeads:
     names = list(checkpoint.metadata.classes or checkpoint.config.head_classes)
     if prov.get("kind") == "subject-calibration":
         base = (prov.get("base_checkpoint") or {}).get("provenance") or {}
-        heads = {h: _from_heads(h, base.get("heads")) for h in names}
+        heads = {h: _from_heads(h, base.get("heads"), _pretraining_subjects(base)) for h in names}
         task = prov.get("task")
         if task in heads:
             samba = (prov.get("scores") or {}).get("samba") or {}
@@ -118,12 +126,19 @@ def checkpoint_heads(checkpoint: LoadedCheckpoint) -> CheckpointHeads:
                                    "subject calibration (cross-validated balanced accuracy)")
         kind = "subject calibration"
     else:
-        heads = {h: _from_heads(h, prov.get("heads")) for h in names}
+        heads = {h: _from_heads(h, prov.get("heads"), _pretraining_subjects(prov)) for h in names}
         kind = "pretrained" if prov.get("pretraining") else "checkpoint"
     return CheckpointHeads(Path(str(checkpoint.path)).name, kind, heads)
 
 
-def _from_heads(head: str, reports: Mapping | None) -> HeadInfo:
+def _pretraining_subjects(provenance: Mapping) -> set[str]:
+    """Subjects of the pretraining corpus a checkpoint records (empty when it records none)."""
+    corpus = provenance.get("corpus")
+    subjects = corpus.get("subjects") if isinstance(corpus, Mapping) else None
+    return {str(s) for s in subjects} if isinstance(subjects, (list, tuple)) else set()
+
+
+def _from_heads(head: str, reports: Mapping | None, pretrained_on: set[str] = frozenset()) -> HeadInfo:
     if reports is None:
         return HeadInfo(head, "unknown", note="the checkpoint records no head training")
     report = reports.get(head)
@@ -134,7 +149,9 @@ def _from_heads(head: str, reports: Mapping | None) -> HeadInfo:
     acc = _float(report.get("mean_trial_accuracy"))
     if acc is None:
         return HeadInfo(head, "untrained", note="its training record holds no evaluation")
-    return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")))
+    evaluated = report.get("subjects")
+    seen = len({str(x) for x in evaluated} & pretrained_on) if isinstance(evaluated, (list, tuple)) else 0
+    return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")), seen)
 
 
 def _float(v) -> float | None:

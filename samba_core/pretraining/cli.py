@@ -6,6 +6,7 @@ Examples::
     samba-pretrain train --corpus corpus/ --out runs/base --steps 3000 --batch-size 8 --context-s 60
     torchrun --nproc_per_node 2 $(which samba-pretrain) train --corpus corpus/ --out runs/ddp --batch-size 8
     samba-pretrain train --corpus corpus/ --out runs/base --resume          # continue after an interruption
+    samba-pretrain train-many --runs runs.txt   # one train command line per line, trained together on one GPU
     samba-pretrain train --corpus corpus/ --out runs/paper --paper-objective --decoder-direction bidirectional \
         --spatial virtual-sites --differential-form paper --differential-stages bottleneck  # the paper's choices
 
@@ -77,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--val-fraction", type=float, default=crops.val_fraction, help="held-out tail of every recording")
     train.add_argument("--no-kernels", action="store_true", help="force the plain-PyTorch SSD scan")
     train.add_argument("--cuda-graphs", action="store_true",
-                       help="replay each step as one CUDA graph (one GPU; removes the host launch overhead)")
+                       help="replay each step as one CUDA graph (removes the host launch overhead; under torchrun too)")
+    train.add_argument("--compile", action="store_true",
+                       help="torch.compile the network (fuses the element-wise work around the scan; slow first steps)")
     train.add_argument("--log-every", type=int, default=run.log_every)
     train.add_argument("--val-every", type=int, default=run.val_every)
     train.add_argument("--save-every", type=int, default=run.save_every)
@@ -85,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes", type=float, help="end this invocation after this much training time")
     train.add_argument("--resume", action="store_true", help="continue from <out>/state.pt")
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+
+    many = sub.add_parser("train-many", help="several pretraining runs at once in this process (one GPU)",
+                          description="Train several runs together, each on its own CUDA stream so that their "
+                          "kernels overlap on one GPU (separate processes only take turns).")
+    many.add_argument("--runs", required=True, type=Path,
+                      help="text file: one 'train' command line (without the word 'train') per line")
 
     return parser
 
@@ -103,7 +112,13 @@ def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
 
 
 def _model_config(args: argparse.Namespace) -> SambaConfig:
-    base = SambaConfig() if args.model_config is None else SambaConfig.from_dict(json.loads(args.model_config.read_text()))
+    if args.model_config is None:
+        base = SambaConfig()
+    else:
+        try:
+            base = SambaConfig.from_dict(json.loads(args.model_config.read_text()))
+        except (TypeError, ValueError, OSError) as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(f"--model-config {args.model_config}: {exc}") from None
     flags = {"spatial": "spatial", "differential_stages": "differential_stages",
              "differential_form": "differential_form", "decoder_direction": "decoder_direction"}
     return replace(base, **_given(args, flags))
@@ -130,28 +145,88 @@ def pretrain_config(args: argparse.Namespace) -> PretrainConfig:
         steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, precision=args.precision, seed=args.seed, use_kernels=not args.no_kernels,
         log_every=args.log_every, val_every=args.val_every, save_every=args.save_every, stop_after=args.stop_after,
-        max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, crops=crops,
+        max_minutes=args.max_minutes, cuda_graphs=args.cuda_graphs, compile=args.compile, crops=crops,
     )
 
 
-def _train(args: argparse.Namespace) -> dict:
-    from .trainer import init_distributed, pretrain
+def _corpus_dir(args: argparse.Namespace) -> Path:
+    """The prepared corpus of a ``train`` command line (``--spec`` is prepared into <out>/corpus first)."""
+    from .trainer import init_distributed
 
     rank, _, _ = init_distributed()
-    if args.spec is not None:
-        corpus_dir = args.out / "corpus"
-        if rank == 0:
-            prepare_corpus(args.spec, corpus_dir)
-        import torch.distributed as dist
+    if args.spec is None:
+        return args.corpus
+    corpus_dir = args.out / "corpus"
+    if rank == 0:
+        prepare_corpus(args.spec, corpus_dir)
+    import torch.distributed as dist
 
-        if dist.is_initialized():
-            dist.barrier()
-    else:
-        corpus_dir = args.corpus
-    corpus = load_corpus(corpus_dir)
-    config = pretrain_config(args)
-    return pretrain(corpus, _model_config(args), config, args.out, resume=args.resume,
-                    progress=not args.no_progress)
+    if dist.is_initialized():
+        dist.barrier()
+    return corpus_dir
+
+
+def _trainer(args: argparse.Namespace, corpora: dict | None = None, progress: bool = True, log=print):
+    """The :class:`~samba_core.pretraining.trainer.Pretrainer` a ``train`` command line asks for
+    (``corpora``: prepared corpora already loaded, by folder, shared between runs)."""
+    from .trainer import Pretrainer
+
+    corpora = {} if corpora is None else corpora
+    folder = _corpus_dir(args).resolve()
+    if folder not in corpora:
+        corpora[folder] = load_corpus(folder)
+    return Pretrainer(corpora[folder], _model_config(args), pretrain_config(args), args.out, resume=args.resume,
+                      progress=progress and not args.no_progress, log=log)
+
+
+def _prefixed(prefix: str):
+    return lambda *parts, **kw: print(prefix, *parts, **kw)
+
+
+def _run_lines(runs_file: Path) -> list[tuple[int, str]]:
+    """(line number, command line) of every run in ``runs_file``: blank lines and ``#`` comments
+    skipped, a leading ``train`` allowed."""
+    if not runs_file.is_file():
+        raise ValueError(f"no runs file {runs_file}: write one 'train' command line (without 'train') per line")
+    import shlex
+
+    lines = []
+    for number, text in enumerate(runs_file.read_text().splitlines(), 1):
+        try:
+            words = shlex.split(text, comments=True)
+        except ValueError as exc:
+            raise ValueError(f"{runs_file}:{number}: {exc}") from None
+        if words[:1] == ["train"]:
+            words = words[1:]
+        if words:
+            lines.append((number, words))
+    if not lines:
+        raise ValueError(f"{runs_file} names no runs: write one 'train' command line (without 'train') per line")
+    return lines
+
+
+def _train_many(runs_file: Path) -> list[dict]:
+    """Every ``train`` command line of ``runs_file`` (one per line; blank and ``#`` lines skipped),
+    trained together in this process (:func:`~samba_core.pretraining.loop.train_together`).
+    Every line is checked, and every run built, before any folder is touched."""
+    from .loop import train_together
+
+    parser, corpora, trainers, outs = _parser(), {}, [], {}
+    for number, words in _run_lines(runs_file):
+        where = f"{runs_file}:{number}"
+        try:
+            args = parser.parse_args(["train", *words])
+        except SystemExit:
+            raise ValueError(f"{where}: not a valid 'train' command line (see the message above): {' '.join(words)}") from None
+        out = str(args.out.resolve())
+        if out in outs:
+            raise ValueError(f"{where}: --out {args.out} is also line {outs[out]}'s; give each run its own folder")
+        outs[out] = number
+        try:
+            trainers.append(_trainer(args, corpora, progress=False, log=_prefixed(f"[{args.out}]")))
+        except (CorpusError, ValueError, OSError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return train_together(trainers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,16 +239,31 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prepare":
             corpus = prepare_corpus(args.spec, args.out)
             print(json.dumps(corpus.summary()))
+        elif args.command == "train-many":
+            from .loop import RunsFailed
+
+            try:
+                summaries = _train_many(args.runs)
+            except RunsFailed as exc:
+                summaries = exc.summaries
+                print(f"samba-pretrain: error: {exc}", file=sys.stderr)
+            for summary in summaries:
+                if summary is not None:
+                    print(json.dumps({"out": summary["out"], "steps_done": summary["steps_done"], "final": summary["final"]}))
+            return 0 if all(s is not None for s in summaries) else 1
         else:
-            summary = _train(args)
+            summary = _trainer(args).run()
             import torch.distributed as dist
 
             if dist.is_initialized():
                 dist.destroy_process_group()
             print(json.dumps({"steps_done": summary["steps_done"], "final": summary["final"]}))
-    except (CorpusError, ValueError) as exc:
+    except (CorpusError, ValueError, OSError) as exc:  # OSError: a named file missing or unreadable
         print(f"samba-pretrain: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("samba-pretrain: interrupted; the runs' states are saved: continue with --resume", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -15,7 +15,7 @@ from ..masking import MaskingConfig
 
 # Fields that do not change the trajectory of the steps already taken: a resume may change them.
 # CUDA graphs replay the same arithmetic (up to rounding), so they may change on resume too.
-RESUMABLE_FIELDS = frozenset({"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every", "cuda_graphs"})
+RESUMABLE_FIELDS = frozenset({"steps", "stop_after", "max_minutes", "log_every", "val_every", "save_every", "cuda_graphs", "compile"})
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,11 @@ class CropConfig:
 class PretrainConfig:
     """Optimisation settings. ``precision``: "bf16" (autocast on CUDA; CPU runs float32) or "fp32".
     ``stop_after``: end this invocation after that many steps (resume later); ``max_minutes`` likewise by time.
-    ``cuda_graphs``: replay each training step as one CUDA graph (single-process CUDA runs; see
-    :mod:`~samba_core.pretraining.graph`); ignored, with a log line, elsewhere."""
+    ``cuda_graphs``: replay each training step as one CUDA graph (CUDA runs, DDP included; see
+    :mod:`~samba_core.pretraining.graph`); ignored, with a log line, elsewhere.
+    ``compile``: run the network through ``torch.compile`` (Inductor fuses the element-wise work
+    around the SSD scan, which stays mamba_ssm's; same values up to rounding); the first steps
+    are slow while it compiles."""
 
     steps: int = 2000
     lr: float = 1e-3
@@ -75,6 +78,7 @@ class PretrainConfig:
     stop_after: int | None = None
     max_minutes: float | None = None
     cuda_graphs: bool = False
+    compile: bool = False
     crops: CropConfig = field(default_factory=CropConfig)
 
     def __post_init__(self) -> None:
@@ -82,6 +86,13 @@ class PretrainConfig:
             raise ValueError(f"precision must be 'bf16' or 'fp32', got {self.precision!r}")
         if self.steps < 1 or self.lr <= 0 or self.grad_clip <= 0:
             raise ValueError("steps must be >= 1, lr > 0 and grad_clip > 0")
+        for name in ("log_every", "val_every", "save_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 (steps between events), got {getattr(self, name)}")
+        if self.stop_after is not None and self.stop_after < 1:
+            raise ValueError(f"stop_after must be >= 1 step, got {self.stop_after}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

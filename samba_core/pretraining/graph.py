@@ -42,6 +42,10 @@ class GraphedStep:
         self.warmup = warmup
         self.warmed = 0
         self.replays = 0
+        # Its own stream for warm-up and capture: libraries keep per-stream scratch memory (cuBLAS
+        # workspaces), so graphs captured on one shared stream would share it, and race when
+        # several runs replay their graphs at once (train-many).
+        self.stream = torch.cuda.Stream()
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: Batch | None = None
         self.outputs: tuple[Tensor, ...] = ()
@@ -57,11 +61,10 @@ class GraphedStep:
             return self.step_fn(batch)
         if self.graph is None and self.warmed < self.warmup:
             self.warmed += 1
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
+            self.stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.stream):
                 out = self.step_fn(batch)
-            torch.cuda.current_stream().wait_stream(side)
+            torch.cuda.current_stream().wait_stream(self.stream)
             return out
         if self.graph is None:
             self._capture(batch)
@@ -79,7 +82,7 @@ class GraphedStep:
         graph = torch.cuda.CUDAGraph()
         # thread_local: the trainer's prefetch thread pins host memory while this thread captures;
         # in the default (global) mode that call would invalidate the capture.
-        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+        with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
             outputs = self.step_fn(self.static)
         self.outputs = tuple(t.detach() for t in outputs)
         self.graph = graph
@@ -89,16 +92,19 @@ def set_capturable(optimizer: torch.optim.Optimizer, capturable: bool, device: t
     """Put an Adam-family optimiser, its state included, in the form a CUDA graph can replay, or back.
 
     Capturable: the learning rate is a device tensor (set it with ``set_learning_rate``) and
-    the step counters live on ``device``. Eager: a float learning rate, counters on the host.
+    the step counters live on ``device``. Eager: a float learning rate, counters on the host
+    (on the device for the fused implementation, which reads them there).
     Also applied after loading a state, which may have been saved in the other form.
     """
     for group in optimizer.param_groups:
         lr = float(group["lr"])
         group["lr"] = torch.tensor(lr, device=device) if capturable else lr
         group["capturable"] = capturable
+    # The fused implementation keeps its step counters on the device in either form.
+    on_device = capturable or any(group.get("fused") for group in optimizer.param_groups)
     for state in optimizer.state.values():
         if "step" in state:
-            state["step"] = torch.as_tensor(state["step"], dtype=torch.float32).to(device if capturable else "cpu")
+            state["step"] = torch.as_tensor(state["step"], dtype=torch.float32).to(device if on_device else "cpu")
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from .corpus import Corpus
 from .export import export_pretrained
 from .graph import GraphedStep, set_capturable, set_learning_rate
 from .objective import forward_losses, update_step
+from .loop import PendingStep
 from .run_folder import EXPORT_FILE, STATE_FILE, RunLogs, capture_rng, restore_rng, save_state
 
 
@@ -52,10 +52,27 @@ def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
 
 
 def _optimizer(model: Samba, config: PretrainConfig) -> torch.optim.Optimizer:
+    """AdamW, weight decay on matrices only; on CUDA the fused implementation (one kernel for every
+    parameter's update instead of a dozen per tensor group; the same update up to rounding)."""
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     rest = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95))
+    fused = next(model.parameters()).device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused or None)
+
+
+def _data_parallel(model: Samba, device: torch.device, graphs: bool) -> torch.nn.Module:
+    """``model`` under DDP; built on a side stream when its steps will be captured as CUDA graphs,
+    as a captured backward requires (its gradient hooks must not be tied to the default stream)."""
+    ids = [device.index] if device.type == "cuda" else None
+    if not graphs:
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    torch.cuda.current_stream(device).wait_stream(side)
+    return ddp
 
 
 def init_distributed() -> tuple[int, int, torch.device]:
@@ -91,9 +108,9 @@ class Pretrainer:
         self.logs = RunLogs(self.out)
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.progress = progress and self.rank == 0
-        self.graphs = config.cuda_graphs and self.device.type == "cuda" and self.world == 1
+        self.graphs = config.cuda_graphs and self.device.type == "cuda"
         if config.cuda_graphs and not self.graphs:
-            self.log("CUDA graphs need a single-process CUDA run: training eagerly")
+            self.log("CUDA graphs need a CUDA device: training eagerly")
         # A captured graph needs one batch shape: pad every batch to the corpus's widest montage.
         width = max(r.n_channels for r in corpus.recordings) if self.graphs else None
         self.sampler = CropSampler(corpus, config.crops, config.seed, width=width)
@@ -106,17 +123,18 @@ class Pretrainer:
             self.log(f"no {STATE_FILE} in {self.out}: starting from scratch")
         # Also converts a resumed state saved in the other mode (device-tensor vs float learning rates).
         set_capturable(self.optimizer, self.graphs, self.device)
-        self._update = GraphedStep(self._eager_update) if self.graphs else self._eager_update
         self.ddp = self.model
-        if self.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if dist.is_initialized():
+            self.ddp = _data_parallel(self.model, self.device, self.graphs)
+        # Under DDP a captured backward (its all-reduce hooks included) needs 11 eager steps first
+        # (PyTorch's CUDA-graph notes: DDP sets up its gradient buckets over the first iterations).
+        warmup = 11 if self.ddp is not self.model else 2
+        self._update = GraphedStep(self._eager_update, warmup=warmup) if self.graphs else self._eager_update
+        if config.compile:  # validation and export keep the plain module
+            self.ddp = torch.compile(self.ddp)
         self.autocast = config.precision == "bf16" and self.device.type == "cuda"
         if self.device.type == "cuda":
             torch.set_float32_matmul_precision("high")
-        if self.rank == 0:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.logs.trim(self.step)
 
     # -- state ------------------------------------------------------------------------
     def _load_state(self) -> None:
@@ -148,16 +166,24 @@ class Pretrainer:
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One optimiser step on this rank's share of the global batch; returns global-mean metrics."""
+        return self.complete(self.launch(batch))
+
+    def launch(self, batch: Batch) -> PendingStep:
+        """Issue one optimiser step on the device and return its outputs unread (the host does not wait)."""
         lr = learning_rate(self.config, self.step)
         set_learning_rate(self.optimizer, lr)
         self.ddp.train()
-        loss, mse, nmse, grad_norm = self._update(batch)
-        stats = torch.stack([loss.sum(), mse.sum(), nmse.sum()]).float()
+        return PendingStep(lr, *self._update(batch))
+
+    def complete(self, pending: PendingStep) -> dict[str, float]:
+        """Wait for a launched step, advance the step counter and return its global-mean metrics."""
+        stats = torch.stack([pending.loss.sum(), pending.mse.sum(), pending.nmse.sum()]).float()
         if self.world > 1:
             dist.all_reduce(stats)
         stats = (stats / self.config.crops.batch_size).tolist()
         self.step += 1
-        return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": lr, "grad_norm": float(grad_norm)}
+        return {"loss": stats[0], "mse": stats[1], "nmse": stats[2], "lr": pending.lr,
+                "grad_norm": float(pending.grad_norm)}
 
     def _eager_update(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """:func:`update_step` with this run's model, optimiser and settings."""
@@ -190,62 +216,70 @@ class Pretrainer:
             self.log(f"step {self.step}: validation loss {val['val_loss']:.4f} (nmse {val['val_nmse']:.3f})")
         return val
 
-    def _prepare(self, step: int) -> Batch:
+    def prepare(self, step: int) -> Batch:
+        """This rank's batch of ``step`` on the host (pinned when training on CUDA)."""
         batch = self.sampler.batch(step, self.rank, self.world)
         if self.device.type == "cuda":
             batch = Batch(*(t.pin_memory() for t in (batch.x, batch.coords, batch.channel_mask, batch.time_mask, batch.valid)),
                           batch.lengths, batch.widths)
         return batch
 
-    def run(self) -> dict[str, Any]:
-        """Train until ``steps`` (or ``stop_after`` / ``max_minutes``), saving state as configured."""
+    def begin(self) -> None:
+        """Start this invocation: the step-0 validation, the step and time budgets, the progress bar."""
         from tqdm import tqdm
 
         cfg = self.config
-        start_step, start = self.step, time.perf_counter()
-        end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, start_step + cfg.stop_after)
+        if self.rank == 0:  # only now: building a run leaves its folder as it was
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.logs.trim(self.step)
+        self.start_step, self.started = self.step, time.perf_counter()
+        self.end_step = cfg.steps if cfg.stop_after is None else min(cfg.steps, self.step + cfg.stop_after)
+        self.stopped = False
         if self.step == 0:
             self._log_val()
-        samples = cfg.crops.batch_size * self.sampler.context
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
-        pool = ThreadPoolExecutor(max_workers=1)  # assembles the next batch while the device works
-        pending = {s: pool.submit(self._prepare, s) for s in range(self.step, min(self.step + 2, end_step))}
-        last, history = time.perf_counter(), []
-        try:
-            while self.step < end_step:
-                batch = pending.pop(self.step).result().to(self.device)
-                if self.step + 2 < end_step:
-                    pending[self.step + 2] = pool.submit(self._prepare, self.step + 2)
-                metrics = self.train_step(batch)
-                now = time.perf_counter()
-                metrics.update(samples_per_s=samples / (now - last), elapsed_s=now - start)
-                last = now
-                history.append(metrics["loss"])
-                if self.rank == 0:
-                    self.logs.append("metrics.csv", self.step, metrics)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{metrics['loss']:.4f}", nmse=f"{metrics['nmse']:.3f}")
-                    if not self.progress and (self.step % cfg.log_every == 0 or self.step == end_step):
-                        self.log(f"step {self.step}/{cfg.steps} loss {metrics['loss']:.4f} nmse {metrics['nmse']:.3f} "
-                                 f"lr {metrics['lr']:.2e} {metrics['samples_per_s']:.0f} samples/s")
-                if self.step % cfg.val_every == 0 or self.step == cfg.steps:
-                    self._log_val()
-                if self.step % cfg.save_every == 0:
-                    self.save_state()
-                last = time.perf_counter()  # validation and saving stay out of the throughput
-                if cfg.max_minutes is not None and (last - start) / 60.0 > cfg.max_minutes:
-                    self.log(f"stopping at step {self.step}: the {cfg.max_minutes} min budget is spent")
-                    if self.step % cfg.val_every != 0:  # the exported base's validation loss is its own
-                        self._log_val()
-                    break
-        except KeyboardInterrupt:
-            self.log(f"interrupted at step {self.step}: saving state, resume with --resume")
-            raise
-        finally:
-            bar.close()
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        self._last = time.perf_counter()
+
+    @property
+    def active(self) -> bool:
+        """True while this invocation has steps left and budget to take them."""
+        return self.step < self.end_step and not self.stopped
+
+    def record(self, metrics: dict[str, float]) -> None:
+        """Log a completed step; validate, save and check the time budget as configured."""
+        cfg = self.config
+        now = time.perf_counter()
+        metrics.update(samples_per_s=cfg.crops.batch_size * self.sampler.context / (now - self._last),
+                       elapsed_s=now - self.started)
+        if self.rank == 0:
+            self.logs.append("metrics.csv", self.step, metrics)
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{metrics['loss']:.4f}", nmse=f"{metrics['nmse']:.3f}")
+            if not self.progress and (self.step % cfg.log_every == 0 or self.step == self.end_step):
+                self.log(f"step {self.step}/{cfg.steps} loss {metrics['loss']:.4f} nmse {metrics['nmse']:.3f} "
+                         f"lr {metrics['lr']:.2e} {metrics['samples_per_s']:.0f} samples/s")
+        if self.step % cfg.val_every == 0 or self.step == cfg.steps:
+            self._log_val()
+        if self.step % cfg.save_every == 0:
             self.save_state()
-        return self.finish(start_step, time.perf_counter() - start)
+        self._last = time.perf_counter()  # validation and saving stay out of the throughput
+        if cfg.max_minutes is not None and (self._last - self.started) / 60.0 > cfg.max_minutes:
+            self.log(f"stopping at step {self.step}: the {cfg.max_minutes} min budget is spent")
+            if self.step % cfg.val_every != 0:  # the exported base's validation loss is its own
+                self._log_val()
+            self.stopped = True
+
+    def end(self) -> dict[str, Any]:
+        """Close this invocation: save the state, write the summary and the exported base."""
+        self._bar.close()
+        self.save_state()
+        return self.finish(self.start_step, time.perf_counter() - self.started)
+
+    def run(self) -> dict[str, Any]:
+        """Train until ``steps`` (or ``stop_after`` / ``max_minutes``), saving state as configured."""
+        from .loop import train_together
+
+        return train_together([self])[0]
 
     # -- results ------------------------------------------------------------------------
     def finish(self, start_step: int, seconds: float) -> dict[str, Any]:
@@ -253,7 +287,7 @@ class Pretrainer:
         from ..ssd import kernels_available
 
         summary = {
-            "steps_done": self.step, "steps": self.config.steps, "steps_this_run": self.step - start_step,
+            "out": str(self.out), "steps_done": self.step, "steps": self.config.steps, "steps_this_run": self.step - start_step,
             "seconds_this_run": round(seconds, 2), "world_size": self.world, "device": self._device_name(),
             "precision": "bf16-autocast" if self.autocast else "fp32",
             "mamba_ssm_kernels": bool(self.config.use_kernels and self.device.type == "cuda" and kernels_available()),

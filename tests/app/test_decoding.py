@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.pipeline.decoding import DecisionRule, DecodingConfig, ProbabilitySmoother
+from types import SimpleNamespace
+
+from app.pipeline.chain import DecodingChain
+from app.pipeline.decoding import DecisionRule, Decoder, DecodingConfig, ProbabilitySmoother
 from app.pipeline.latency import LatencyStats
 from app.pipeline.ring import TimedRing
 
@@ -47,10 +50,73 @@ def test_exponential_smoothing_time_constant():
 def test_decoding_config_rejects_nonsense():
     with pytest.raises(ValueError, match="backend"):
         DecodingConfig(backend="tensorflow")
+    with pytest.raises(ValueError, match="settle_s"):
+        DecodingConfig(settle_s=-1.0)
     with pytest.raises(ValueError, match="threshold"):
         DecodingConfig(threshold=1.5)
     with pytest.raises(ValueError, match="smoothing"):
         DecodingConfig(smoothing_s=-1)
+
+
+class ScriptedSession:
+    """A streaming session whose k-th token since its reset has the probabilities ``probs(k)``."""
+
+    classes = CLASSES
+
+    def __init__(self, probs, hop: int = 16) -> None:
+        self.probs, self.hop, self.n = probs, hop, 0
+
+    def reset(self) -> None:
+        self.n = 0
+
+    def push(self, chunk: np.ndarray):
+        k = chunk.shape[1] // self.hop
+        index = np.arange(self.n, self.n + k)
+        self.n += k
+        return SimpleNamespace(n_tokens=k, probs={"mi": np.array([self.probs(i) for i in index], dtype=float)},
+                               sample_index=(index + 1) * self.hop - 1)
+
+
+def decide(decoder: Decoder, bursts: list[int]) -> list:
+    """Push ``bursts`` tokens at a time; every decided token as (token index, markers, smoothed left)."""
+    out = []
+    for n in bursts:
+        for tok in decoder.push(np.zeros((1, n * decoder.session.hop))):
+            out.append((tok.model_index // decoder.session.hop, tok.markers, round(float(tok.smoothed["mi"][0]), 6)))
+    return out
+
+
+EXTREME_FIRST = lambda k: [1.0, 0.0] if k == 0 else [0.4, 0.6]  # noqa: E731 - a fresh state's first token
+
+
+@pytest.mark.parametrize(("hop", "rate", "settle_s", "first"), [
+    (16, 256.0, 1.0, 15),  # 16 tokens/s: the 16th token completes at 1 s
+    (20, 250.0, 1.0, 12),  # 12.5 tokens/s: the 13th completes at 1.04 s (none before 1 s is decided)
+    (16, 256.0, 0.0, 0),  # no settling: decided from the first token
+    (16, 256.0, 0.5, 7),
+])
+def test_a_fresh_state_settles_before_anything_is_decided(hop, rate, settle_s, first):
+    for bursts in ([1] * 40, [7] * 5 + [5], [40]):  # tokens one at a time, in bursts, all at once: the same
+        decoder = Decoder(ScriptedSession(EXTREME_FIRST, hop), DecodingConfig(smoothing_s=0.5, settle_s=settle_s), rate)
+        got = decide(decoder, bursts)
+        assert got[0][0] == first and [g[0] for g in got] == list(range(first, 40))
+        if first > 0:  # smoothing and the rule start afresh after the settling tokens: no trace of the extreme
+            assert got[0] == (first, ("mi:right",), 0.4)
+        decoder.reset()  # a reset (a gap) settles again
+        assert decide(decoder, [first + 1])[0][0] == first
+
+
+def test_the_start_up_burst_carries_only_decisions_the_rule_still_holds():
+    """Threshold 0.8: a decision the stale burst made and then released is not published."""
+    made_then_released = lambda k: [0.9, 0.1] if k < 20 else [0.5, 0.5]  # noqa: E731
+    chain = DecodingChain.__new__(DecodingChain)
+    chain.decoder = Decoder(ScriptedSession(made_then_released), DecodingConfig(threshold=0.8, smoothing_s=0.0), 256.0)
+    [live] = chain._live(chain.decoder.push(np.zeros((1, 30 * 16))))
+    assert live.model_index // 16 == 29 and live.markers == ()
+    held = DecodingChain.__new__(DecodingChain)
+    held.decoder = Decoder(ScriptedSession(lambda k: [0.9, 0.1]), DecodingConfig(threshold=0.8, smoothing_s=0.0), 256.0)
+    [live] = held._live(held.decoder.push(np.zeros((1, 30 * 16))))
+    assert live.markers == ("mi:left",)  # made during the burst and still held: carried
 
 
 def test_latency_percentiles_over_a_bounded_window():

@@ -48,6 +48,26 @@ def test_head_status_comes_from_the_checkpoint_metadata(provenance, decoded, sta
     assert "untrained" in heads.heads["distraction"].describe() or not provenance
 
 
+@pytest.mark.parametrize(("evaluated", "corpus", "seen"), [
+    (["S002", "S003"], {"subjects": ["S002", "S003", "S005"]}, 2),  # every evaluation subject pretrained on
+    (["S002", "S010"], {"subjects": ["S002", "S003"]}, 1),  # some
+    (["S010", "S011"], {"subjects": ["S002", "S003"]}, 0),  # held out of pretraining: no caveat
+    (["S002"], None, 0),  # the checkpoint records no corpus: cannot tell
+    (None, {"subjects": ["S002"]}, 0),  # the report names no subjects
+])
+def test_an_accuracy_on_subjects_the_base_was_pretrained_on_is_called_optimistic(evaluated, corpus, seen):
+    report = dict(MI_REPORT, **({"subjects": evaluated} if evaluated is not None else {}))
+    prov = {"pretraining": {}, "heads": {"mi": report, "distraction": UNTRAINED}}
+    if corpus is not None:
+        prov["corpus"] = corpus
+    for provenance in (prov, {"kind": "subject-calibration", "task": "distraction", "base_checkpoint": {"provenance": prov},
+                              "scores": {"samba": {"balanced_accuracy": 0.7}}}):
+        mi = checkpoint_heads(fake(provenance)).heads["mi"]  # the base's head, also inside a calibration
+        assert mi.seen_in_pretraining == seen
+        assert ("optimistic for new users" in mi.describe()) == bool(seen)
+        assert (f"{seen} of its evaluation subjects" in mi.describe()) == bool(seen)
+
+
 def save(path, provenance):
     torch.manual_seed(0)
     return save_checkpoint(path, Samba(small_config()).eval(), CheckpointMetadata(

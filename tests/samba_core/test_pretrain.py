@@ -252,6 +252,129 @@ def test_two_process_ddp_follows_the_single_process_losses(corpus_dir: Path) -> 
     assert json.loads((corpus_dir / "two" / "summary.json").read_text())["world_size"] == 2
 
 
+def test_runs_trained_together_follow_their_solo_trajectories_exactly(corpus_dir: Path, tmp_path: Path) -> None:
+    """train-many: two different runs in one process end bit-identical to each trained alone."""
+    base = ["--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"), "--steps", "5",
+            *TRAIN, "--precision", "fp32"]
+    variants = [["--seed", "1"], ["--seed", "2", "--paper-objective", "--spatial", "virtual-sites"]]
+    for i, extra in enumerate(variants):
+        assert main(["train", *base, *extra, "--out", str(tmp_path / f"solo{i}")]) == 0
+    runs = tmp_path / "runs.txt"
+    runs.write_text("# two runs\n\n" + "\n".join(
+        " ".join([*base, *extra, "--out", str(tmp_path / f"together{i}")]) for i, extra in enumerate(variants)) + "\n")
+    assert main(["train-many", "--runs", str(runs)]) == 0
+    for i in range(2):
+        solo = torch.load(tmp_path / f"solo{i}" / "state.pt", weights_only=False)
+        together = torch.load(tmp_path / f"together{i}" / "state.pt", weights_only=False)
+        assert solo["step"] == together["step"] == 5
+        assert all(torch.equal(solo["model"][k], together["model"][k]) for k in solo["model"])
+        drop = ("samples_per_s", "elapsed_s")
+        assert [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / f"solo{i}" / "metrics.csv")] \
+            == [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / f"together{i}" / "metrics.csv")]
+        assert (tmp_path / f"together{i}" / EXPORT_FILE).is_file()
+    solo0 = torch.load(tmp_path / "solo0" / "state.pt", weights_only=False)["model"]
+    assert not all(torch.equal(solo0[k], solo["model"][k]) for k in solo0 if k in solo["model"])  # runs differ
+
+
+@pytest.mark.parametrize("fail_at", [0, 2])
+def test_a_failing_run_is_reported_and_the_others_finish(corpus_dir: Path, tmp_path: Path, fail_at: int) -> None:
+    from samba_core.pretraining.loop import RunsFailed, train_together
+
+    config = PretrainConfig(steps=4, precision="fp32", val_every=100, save_every=100,
+                            crops=CropConfig(context_s=6, batch_size=2, val_fraction=0.2))
+    corpus = load_corpus(corpus_dir / "corpus")
+    trainers = [Pretrainer(corpus, SambaConfig.from_dict(TINY_MODEL), replace(config, seed=s), tmp_path / f"run{s}",
+                           progress=False, log=lambda *a: None) for s in range(3)]
+    launch = trainers[1].launch
+
+    def broken(batch):
+        if trainers[1].step >= fail_at:
+            raise RuntimeError("device fell over")
+        return launch(batch)
+
+    trainers[1].launch = broken
+    with pytest.raises(RunsFailed, match="1 of 3 runs failed.*run1.*device fell over") as failed:
+        train_together(trainers)
+    summaries = failed.value.summaries
+    assert summaries[1] is None and [s["steps_done"] for s in (summaries[0], summaries[2])] == [4, 4]
+    assert (tmp_path / "run0" / EXPORT_FILE).is_file() and not (tmp_path / "run1" / EXPORT_FILE).exists()
+    assert torch.load(tmp_path / "run1" / "state.pt", weights_only=False)["step"] == fail_at  # kept, resumable
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no runs file"),
+    ("# nothing\n\n", "names no runs"),
+    ("# a comment\n--corpus {c} --steps many --out o", "runs.txt:2: not a valid 'train' command line"),
+    ("--corpus {c} --out o\n\n--corpus {c} --out o", "runs.txt:3: --out o is also line 1's"),
+    ("--corpus {c} --out o --val-every 0", "runs.txt:1: val_every must be >= 1"),
+    ("--corpus {c} --out o --stop-after -1", "runs.txt:1: stop_after must be >= 1"),
+    ("--corpus {c} --out o --model-config nowhere.json", "runs.txt:1: --model-config nowhere.json"),
+    ("--corpus {c} --out o --model-config {bad}", "runs.txt:1: --model-config"),
+    ("--corpus nowhere --out o", "nowhere is not a prepared corpus"),
+    ("--corpus {c} --out 'unclosed", "runs.txt:1: No closing quotation"),
+])
+def test_bad_runs_files_are_refused_by_name(corpus_dir: Path, tmp_path: Path, capsys, content, message) -> None:
+    runs = tmp_path / "runs.txt"
+    (tmp_path / "bad.json").write_text("{not json")
+    if content is not None:
+        runs.write_text(content.format(c=corpus_dir / "corpus", bad=tmp_path / "bad.json"))
+    assert main(["train-many", "--runs", str(runs)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_line_leaves_every_run_folder_untouched(corpus_dir: Path, tmp_path: Path) -> None:
+    """Every line is checked and every run built before any folder is written."""
+    line = (f"train --corpus {corpus_dir / 'corpus'} --model-config {corpus_dir / 'tiny.json'} --steps 2 "
+            f"{' '.join(TRAIN)} --out {tmp_path / 'a'}  # 'train' and comments are allowed")
+    runs = tmp_path / "runs.txt"
+    runs.write_text(line + "\n")
+    assert main(["train-many", "--runs", str(runs)]) == 0
+    before = (tmp_path / "a" / "metrics.csv").read_text()
+    runs.write_text(line + f"\n--corpus {tmp_path / 'nowhere'} --out {tmp_path / 'b'}\n")
+    assert main(["train-many", "--runs", str(runs)]) == 2
+    assert (tmp_path / "a" / "metrics.csv").read_text() == before and not (tmp_path / "b").exists()
+
+
+def test_ctrl_c_stops_between_steps_and_every_run_resumes_exactly(corpus_dir: Path, tmp_path: Path) -> None:
+    """SIGINT during train-many: the steps in flight finish, every run is saved at a step boundary,
+    and --resume reaches the weights of an uninterrupted run."""
+    import signal
+    import threading
+
+    from samba_core.pretraining.loop import train_together
+
+    config = PretrainConfig(steps=6, precision="fp32", val_every=100, save_every=100,
+                            crops=CropConfig(context_s=6, batch_size=2, val_fraction=0.2))
+    corpus = load_corpus(corpus_dir / "corpus")
+
+    def trainers(folder: str, resume: bool = False) -> list[Pretrainer]:
+        return [Pretrainer(corpus, SambaConfig.from_dict(TINY_MODEL), replace(config, seed=s), tmp_path / folder / str(s),
+                           resume=resume, progress=False, log=lambda *a: None) for s in range(2)]
+
+    train_together(trainers("whole"))
+    interrupted = trainers("cut")
+    launch = interrupted[1].launch
+
+    def interrupt_mid_round(batch):  # SIGINT while run 1 is inside its third step, run 0's already done
+        if interrupted[1].step == 2:
+            threading.Timer(0.0, lambda: signal.raise_signal(signal.SIGINT)).start()
+            threading.Event().wait(0.2)
+        return launch(batch)
+
+    interrupted[1].launch = interrupt_mid_round
+    with pytest.raises(KeyboardInterrupt):
+        train_together(interrupted)
+    for s in range(2):
+        state = torch.load(tmp_path / "cut" / str(s) / "state.pt", weights_only=False)
+        adam_steps = {int(v["step"]) for v in state["optimizer"]["state"].values()}
+        assert state["step"] == 3 and adam_steps == {3}  # saved at the boundary, not half-way
+    train_together(trainers("cut", resume=True))
+    for s in range(2):
+        whole = torch.load(tmp_path / "whole" / str(s) / "state.pt", weights_only=False)["model"]
+        cut = torch.load(tmp_path / "cut" / str(s) / "state.pt", weights_only=False)["model"]
+        assert all(torch.equal(whole[k], cut[k]) for k in whole)
+
+
 def test_mi_head_points_to_the_cross_subject_calibration(capsys) -> None:
     assert main(["mi-head", "--checkpoint", "base.samba", "--corpus", "corpus", "--out", "x.samba"]) == 2
     assert "samba-calibrate cross-subject" in capsys.readouterr().err

@@ -15,7 +15,7 @@ TRAIN_FLAGS = {
     "--corpus", "--spec", "--out", "--model-config", "--steps", "--batch-size", "--context-s", "--lr",
     "--warmup-steps", "--weight-decay", "--grad-clip", "--precision", "--seed", "--mask-ratio", "--span-s",
     "--spectral-weight", "--channel-subset-prob", "--min-channels", "--val-fraction", "--no-kernels",
-    "--cuda-graphs", "--log-every", "--val-every", "--save-every", "--stop-after", "--max-minutes", "--resume",
+    "--cuda-graphs", "--compile", "--log-every", "--val-every", "--save-every", "--stop-after", "--max-minutes", "--resume",
     "--no-progress",
     # the paper-fidelity options (samba_core/FIDELITY.md)
     "--paper-objective", "--mask-scheme", "--visible-blocks", "--loss", "--loss-region", "--spatial",
@@ -28,18 +28,19 @@ def subcommand_flags(name: str) -> set[str]:
     return {s for a in sub.choices[name]._actions for s in a.option_strings} - {"-h", "--help"}
 
 
-@pytest.mark.parametrize(("name", "flags"), [("prepare", PREPARE_FLAGS), ("train", TRAIN_FLAGS)])
+@pytest.mark.parametrize(("name", "flags"), [("prepare", PREPARE_FLAGS), ("train", TRAIN_FLAGS),
+                                             ("train-many", {"--runs"})])
 def test_each_subcommand_keeps_its_flags(name, flags):
     assert subcommand_flags(name) == flags
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["prepare", "--help"], ["train", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["prepare", "--help"], ["train", "--help"], ["train-many", "--help"]])
 def test_help_lists_every_subcommand_and_flag(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         _parser().parse_args(argv)
     assert stop.value.code == 0
     text = capsys.readouterr().out
-    expected = {"prepare", "train"} if argv == ["--help"] else subcommand_flags(argv[0])
+    expected = {"prepare", "train", "train-many"} if argv == ["--help"] else subcommand_flags(argv[0])
     assert all(item in text for item in expected)
 
 
@@ -53,13 +54,14 @@ def test_every_train_flag_reaches_the_config():
             "--lr", "0.002", "--warmup-steps", "5", "--weight-decay", "0.01", "--grad-clip", "0.5", "--precision",
             "fp32", "--seed", "3", "--mask-ratio", "0.3", "--span-s", "0.1", "0.5", "--spectral-weight", "0",
             "--channel-subset-prob", "0.25", "--min-channels", "4", "--val-fraction", "0.2", "--no-kernels",
-            "--cuda-graphs", "--log-every", "2", "--val-every", "6", "--save-every", "9", "--stop-after", "7",
+            "--cuda-graphs", "--compile", "--log-every", "2", "--val-every", "6", "--save-every", "9", "--stop-after", "7",
             "--max-minutes", "1.5"]
     args = _parser().parse_args(argv)
     assert args.spec == Path("s.json") and args.corpus is None
     expected = PretrainConfig(
         steps=30, lr=0.002, warmup_steps=5, weight_decay=0.01, grad_clip=0.5, precision="fp32", seed=3,
         use_kernels=False, log_every=2, val_every=6, save_every=9, stop_after=7, max_minutes=1.5, cuda_graphs=True,
+        compile=True,
         crops=CropConfig(8.0, 4, 0.25, 4, 0.2, MaskingConfig(0.3, (0.1, 0.5), 0.0)),
     )
     assert pretrain_config(args) == expected
