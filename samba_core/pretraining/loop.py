@@ -57,11 +57,15 @@ class RunsFailed(RuntimeError):
 class _StopRequest:
     """Ctrl-C (SIGINT) during training asks the loop to stop after the round in flight, so that no
     run is saved half-way through an update; a second Ctrl-C interrupts at once. Outside the main
-    thread (where signals cannot be caught) Ctrl-C interrupts at once, as usual."""
+    thread (where signals cannot be caught), and under data parallelism (ranks could stop at
+    different steps and wait for each other forever), Ctrl-C interrupts at once, as usual."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
 
     def __enter__(self) -> "_StopRequest":
         self.requested, self._previous = False, None
-        if threading.current_thread() is threading.main_thread():
+        if self.enabled and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -137,7 +141,7 @@ def train_together(trainers: list["Pretrainer"]) -> list[dict[str, Any]]:
             t.started = now
     clean, interrupted, inflight = False, False, set()
     try:
-        with _StopRequest() as stop:
+        with _StopRequest(enabled=all(t.world == 1 for t in trainers)) as stop:
             while live() and not stop.requested:
                 launched = []
                 for i in live():
