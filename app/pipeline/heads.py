@@ -51,6 +51,8 @@ class HeadInfo:
         How many of the subjects the accuracy was evaluated on are also in the pretraining
         corpus (their unlabelled EEG shaped the network): the accuracy is then optimistic for
         new users. 0 when none are, or the metadata cannot tell.
+    evaluated_subjects : int
+        How many subjects the accuracy was evaluated on (0: not recorded).
     """
 
     head: str
@@ -59,6 +61,7 @@ class HeadInfo:
     chance: float | None = None
     note: str = ""
     seen_in_pretraining: int = 0
+    evaluated_subjects: int = 0
 
     @property
     def decoded(self) -> bool:
@@ -73,8 +76,9 @@ class HeadInfo:
             if self.chance is not None:
                 what += f" (chance {self.chance:.2f})"
             if self.seen_in_pretraining:
-                what += (f"; optimistic for new users: {self.seen_in_pretraining} of its evaluation subjects were "
-                         "in the base's pretraining (unlabelled)")
+                n, seen = self.evaluated_subjects, self.seen_in_pretraining
+                share = f"all {n} of its evaluation subjects" if seen == n else f"{seen} of its {n} evaluation subjects"
+                what += f"; optimistic for new users: {share} were in the base's pretraining (unlabelled)"
         return what
 
 
@@ -150,8 +154,9 @@ def _from_heads(head: str, reports: Mapping | None, pretrained_on: set[str] = fr
     if acc is None:
         return HeadInfo(head, "untrained", note="its training record holds no evaluation")
     evaluated = report.get("subjects")
-    seen = len({str(x) for x in evaluated} & pretrained_on) if isinstance(evaluated, (list, tuple)) else 0
-    return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")), seen)
+    evaluated = {str(x) for x in evaluated} if isinstance(evaluated, (list, tuple)) else set()
+    return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")),
+                    len(evaluated & pretrained_on), len(evaluated))
 
 
 def _float(v) -> float | None:

@@ -65,7 +65,9 @@ def test_an_accuracy_on_subjects_the_base_was_pretrained_on_is_called_optimistic
         mi = checkpoint_heads(fake(provenance)).heads["mi"]  # the base's head, also inside a calibration
         assert mi.seen_in_pretraining == seen
         assert ("optimistic for new users" in mi.describe()) == bool(seen)
-        assert (f"{seen} of its evaluation subjects" in mi.describe()) == bool(seen)
+        n = len(evaluated or ())
+        share = f"all {n} of its evaluation" if seen == n else f"{seen} of its {n} evaluation"
+        assert (share in mi.describe()) == bool(seen)
 
 
 def save(path, provenance):
