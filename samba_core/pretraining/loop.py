@@ -6,7 +6,7 @@ Separate processes on one GPU take turns (time slicing), so running several in p
 adds little throughput. Several runs in one process, each replaying its step on its own CUDA
 stream, do overlap: their kernels share the multiprocessors (on an H200, 16 runs together
 cost 9.98 ms per run-step against 18.6 ms alone; ``bench/README.md``). :func:`train_together` runs
-any number of :class:`~samba_core.pretraining.trainer.Pretrainer` this way, round-robin;
+any number of runs (:class:`Run`, i.e. :class:`~samba_core.pretraining.trainer.Pretrainer`) this way, round-robin;
 each keeps its own model, optimiser, sampler, graph, run folder and budgets, so every run
 follows the trajectory it would follow alone (up to floating-point rounding), and a run that
 fails is reported without stopping the others.
@@ -25,13 +25,13 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, NamedTuple
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:  # the trainer imports this module
-    from .trainer import Pretrainer
+from .batches import Batch
 
 PREFETCH = 2  # batches assembled ahead per run
 
@@ -44,6 +44,27 @@ class PendingStep(NamedTuple):
     mse: Tensor
     nmse: Tensor
     grad_norm: Tensor
+
+
+class Run(Protocol):
+    """What the loop drives: one pretraining run (:class:`~samba_core.pretraining.trainer.Pretrainer`)."""
+
+    out: Path
+    step: int
+    end_step: int
+    started: float
+    world: int
+    device: torch.device
+    log: Callable[..., None]
+    active: bool
+
+    def begin(self) -> None: ...
+    def prepare(self, step: int) -> Batch: ...
+    def launch(self, batch: Batch) -> PendingStep: ...
+    def complete(self, pending: PendingStep) -> dict[str, float]: ...
+    def record(self, metrics: dict[str, float]) -> None: ...
+    def end(self) -> dict[str, Any]: ...
+    def save_state(self) -> None: ...
 
 
 class RunsFailed(RuntimeError):
@@ -81,7 +102,7 @@ class _StopRequest:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _streams(trainers: list["Pretrainer"]) -> list[torch.cuda.Stream | None]:
+def _streams(trainers: list[Run]) -> list[torch.cuda.Stream | None]:
     """One CUDA stream per run when several share a CUDA device; else None (the current stream)."""
     if len(trainers) > 1 and all(t.device.type == "cuda" for t in trainers):
         return [torch.cuda.Stream(t.device) for t in trainers]
@@ -92,7 +113,7 @@ def _on(stream: torch.cuda.Stream | None) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext() if stream is None else torch.cuda.stream(stream)
 
 
-def train_together(trainers: list["Pretrainer"]) -> list[dict[str, Any]]:
+def train_together(trainers: list[Run]) -> list[dict[str, Any]]:
     """Train every run to its end (steps, ``stop_after`` or ``max_minutes``); returns their summaries.
 
     Raises
@@ -193,4 +214,4 @@ def train_together(trainers: list["Pretrainer"]) -> list[dict[str, Any]]:
     return summaries  # type: ignore[return-value]
 
 
-__all__ = ["PendingStep", "RunsFailed", "train_together"]
+__all__ = ["PendingStep", "Run", "RunsFailed", "train_together"]
