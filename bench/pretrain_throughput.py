@@ -76,9 +76,7 @@ def _one_run(length: int, use_kernels: bool, graphs: bool, args, device: torch.d
     """(step function, GraphedStep or None) of one model with the trainer's optimiser and step."""
     config = SambaConfig()
     model = build_model(config, PretrainConfig(use_kernels=use_kernels)).to(device)
-    opt = _optimizer(model, PretrainConfig(lr=1e-4))
-    if not fused:
-        opt = torch.optim.AdamW(opt.param_groups, lr=1e-4, betas=(0.9, 0.95), foreach=True)
+    opt = _optimizer(model, PretrainConfig(lr=1e-4), fused=fused and device.type == "cuda")
     set_capturable(opt, graphs, device)
     batch = make_batch(args.batch, args.channels, length, config.sample_rate, device)
     autocast = args.precision == "bf16" and device.type == "cuda"

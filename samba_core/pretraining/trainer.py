@@ -51,13 +51,15 @@ def build_model(model_config: SambaConfig, config: PretrainConfig) -> Samba:
     return model
 
 
-def _optimizer(model: Samba, config: PretrainConfig) -> torch.optim.Optimizer:
-    """AdamW, weight decay on matrices only; on CUDA the fused implementation (one kernel for every
-    parameter's update instead of a dozen per tensor group; the same update up to rounding)."""
+def _optimizer(model: Samba, config: PretrainConfig, fused: bool | None = None) -> torch.optim.Optimizer:
+    """AdamW, weight decay on matrices only. ``fused`` (default: on CUDA) selects the fused
+    implementation (one kernel for every parameter's update instead of a dozen per tensor group;
+    the same update up to rounding); False leaves PyTorch's default (multi-tensor on CUDA)."""
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     rest = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    fused = next(model.parameters()).device.type == "cuda"
+    if fused is None:
+        fused = next(model.parameters()).device.type == "cuda"
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused or None)
 
 
