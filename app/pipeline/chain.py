@@ -197,10 +197,6 @@ class DecodingChain:
         self.conditioner.reset()
         self.clock.reset()
         self._offset = 0
-        self._restart_model()
-
-    def _restart_model(self) -> None:
-        """A fresh model state (the decoder withholds its settling period again)."""
         self.decoder.reset()
 
     def _live(self, tokens: list) -> list:
@@ -264,6 +260,6 @@ class DecodingChain:
         if self.paused:
             # The model skipped samples: its state restarts, and its sample count from the next output on.
             self.paused = False
-            self._restart_model()
+            self.decoder.reset()
             self._offset = self.conditioner.preprocessor.n_samples_out
             self.notices.post("info", "reset", "a channel recovered; decoding resumes with a fresh model state")

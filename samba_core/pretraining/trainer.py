@@ -166,10 +166,6 @@ class Pretrainer:
         return forward_losses(model, batch, self.config.crops.masking, self.model_config.input_scale_uv,
                               autocast=self.autocast, graphs=self.graphs)
 
-    def train_step(self, batch: Batch) -> dict[str, float]:
-        """One optimiser step on this rank's share of the global batch; returns global-mean metrics."""
-        return self.complete(self.launch(batch))
-
     def launch(self, batch: Batch) -> PendingStep:
         """Issue one optimiser step on the device and return its outputs unread (the host does not wait)."""
         lr = learning_rate(self.config, self.step)
