@@ -4,6 +4,11 @@
 #   bench/gpu_ablation_run.sh smoke CORPUS OUT         # each variant a few steps at once: does it run, how fast
 #   bench/gpu_ablation_run.sh train CORPUS OUT STEPS   # every variant x seed x fold, pretrained concurrently
 #
+# SHIP_VARIANTS="objective-paper ..." adds to `train`, in the same processes, a candidate
+# shipped base per variant (the model card's recipe: the ship view, SHIP_STEPS steps of
+# SHIP_CONTEXT_S s crops, seed 0), written as OUT/ship/<variant>/samba-base.samba, so that the
+# base of whichever default the table picks needs no second GPU session.
+#
 # CORPUS: a folder made by `samba-pretrain prepare` (e.g. from checkpoints/samba-base.corpus.json).
 # `train` writes OUT/<variant>/seed<s>/fold<j>.samba (+ .summary.json), the layout that
 # `python bench/ablation.py --fold-bases OUT` scores; fold views leave out each fold's subjects
@@ -12,7 +17,8 @@
 # overlap; separate processes only take turns on a GPU), split over PROCS processes so that the
 # host's batch assembly uses several cores. Runs in one process advance one step per round, so
 # a wall-clock stop (MAX_MINUTES) leaves them at equal step counts.
-# Variables: VARIANTS, SEEDS, FOLDS, CONTEXT_S, BATCH, JOBS (smoke runs), PROCS, MAX_MINUTES.
+# Variables: VARIANTS, SEEDS, FOLDS, CONTEXT_S, BATCH, JOBS (smoke runs), PROCS, MAX_MINUTES,
+# SHIP_VARIANTS, SHIP_STEPS, SHIP_CONTEXT_S, SHIP_MAX_MINUTES.
 set -euo pipefail
 mode=$1 corpus=$2 out=$3 steps=${4:-150}
 VARIANTS=${VARIANTS:-"default saie diff-paper objective-paper infill-paper"}
@@ -23,6 +29,10 @@ BATCH=${BATCH:-8}
 JOBS=${JOBS:-20}
 PROCS=${PROCS:-2}
 MAX_MINUTES=${MAX_MINUTES:-12}
+SHIP_VARIANTS=${SHIP_VARIANTS:-}
+SHIP_STEPS=${SHIP_STEPS:-4000}
+SHIP_CONTEXT_S=${SHIP_CONTEXT_S:-60}
+SHIP_MAX_MINUTES=${SHIP_MAX_MINUTES:-$MAX_MINUTES}
 export PYTHONUNBUFFERED=1
 here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-/tmp/samba-ablation}
@@ -46,6 +56,12 @@ run_line() {  # variant seed corpus-view run-folder steps: one `samba-pretrain t
   echo "--corpus $view --out $run --steps $n --batch-size $BATCH --context-s $CONTEXT_S" \
     "--warmup-steps $(( n / 10 < 100 ? n / 10 + 1 : 100 )) --val-every $n --save-every $n --log-every $(( n / 5 + 1 ))" \
     "--no-progress --cuda-graphs --seed $s --max-minutes $MAX_MINUTES $(flags "$v")"
+}
+
+ship_line() {  # variant run-folder: a candidate shipped base by the model card's recipe
+  echo "--corpus $work/folds/ship --out $2 --steps $SHIP_STEPS --batch-size $BATCH --context-s $SHIP_CONTEXT_S" \
+    "--warmup-steps 150 --val-every $(( SHIP_STEPS / 8 )) --save-every $(( SHIP_STEPS / 4 )) --log-every 100" \
+    "--no-progress --cuda-graphs --seed 0 --max-minutes $SHIP_MAX_MINUTES $(flags "$1")"
 }
 
 train_lines() {  # runs-file lines -> PROCS processes, each training its share together (samba-pretrain train-many)
@@ -76,7 +92,7 @@ smoke)
   cat "$work/failed" 2>/dev/null || true
   ;;
 train)
-  python3 "$here/fold_corpora.py" "$corpus" --folds "$FOLDS" --out "$work/folds" --exclude S001 | tail -n 1
+  python3 "$here/fold_corpora.py" "$corpus" --folds "$FOLDS" --out "$work/folds" --ship --exclude S001 | tail -n 1
   list=()
   for s in $SEEDS; do for v in $VARIANTS; do for ((j = 0; j < FOLDS; j++)); do
     list+=("$v $s $j")
@@ -86,6 +102,7 @@ train)
     read -r v s j <<<"$entry"
     run_line "$v" "$s" "$work/folds/fold$j" "$work/runs/$v/seed$s/fold$j" "$steps" >>"$work/train.txt"
   done
+  for v in $SHIP_VARIANTS; do ship_line "$v" "$work/runs/ship/$v" >>"$work/train.txt"; done
   start=$(date +%s)
   train_lines "$work/train.txt" train
   echo "train: ${#list[@]} runs x $steps steps in $(( $(date +%s) - start )) s"
@@ -96,6 +113,12 @@ train)
     [ -f "$run/summary.json" ] && cp "$run/summary.json" "$dest/fold$j.summary.json"
     grep -hF "[$run]" "$work"/train.part*.log >"$dest/fold$j.log" 2>/dev/null || true
   done; done; done
+  for v in $SHIP_VARIANTS; do
+    run=$work/runs/ship/$v dest=$out/ship/$v
+    mkdir -p "$dest"
+    cp "$run"/samba-base.samba "$run"/metrics.csv "$run"/val.csv "$run"/summary.json "$dest/" 2>/dev/null || true
+    grep -hF "[$run]" "$work"/train.part*.log >"$dest/train.log" 2>/dev/null || true
+  done
   cp "$work"/train.part*.log "$out/" 2>/dev/null || true
   cat "$work/failed" 2>/dev/null || true
   ;;
