@@ -53,11 +53,14 @@ from ablation_cells import markdown_tables, seed_folders  # noqa: E402
 from interleaved import montage, summarise  # noqa: E402
 
 from samba_core import Samba, SambaConfig  # noqa: E402
+from samba_core.config import OUR_OPTIONS  # noqa: E402
 from samba_core.masking import MaskingConfig  # noqa: E402
+from samba_core.fused_step import FusedStepRunner, UnsupportedModelError  # noqa: E402
 from samba_core.onnx_export import OnnxStepRunner, export_step_onnx  # noqa: E402
 
 PAPER_DIFF = {"differential_form": "paper", "differential_stages": ("bottleneck",)}
-#: name -> (SambaConfig overrides, masking: "ours" or "paper").
+#: name -> (SambaConfig overrides of our options, masking: "ours" or "paper"). "default" is ours
+#: (``OUR_OPTIONS``, ``MaskingConfig.ours()``): the defaults the table was first run against.
 VARIANTS: dict[str, tuple[dict, str]] = {
     "default": ({}, "ours"),
     "saie": ({"spatial": "virtual-sites"}, "ours"),
@@ -77,7 +80,7 @@ SMOKE_MODEL = dict(spatial_channels=8, spatial_hidden=16, fourier_features=4, di
 def variant_configs(name: str, base: SambaConfig) -> tuple[SambaConfig, MaskingConfig]:
     """The variant's network and pretraining objective on top of ``base``."""
     overrides, masking = VARIANTS[name]
-    return replace(base, **overrides), MaskingConfig.paper() if masking == "paper" else MaskingConfig()
+    return replace(base, **{**OUR_OPTIONS, **overrides}), MaskingConfig.paper() if masking == "paper" else MaskingConfig.ours()
 
 
 #: Modules that only the reconstruction (pretraining) uses: never streamed, never exported.
@@ -91,15 +94,23 @@ def parameter_count(config: SambaConfig) -> dict[str, int]:
     return {"all": sum(p.numel() for p in params.values()), "streamed": streamed}
 
 
-def onnx_step_latency(config: SambaConfig, channels: int = 64, steps: int = 300) -> dict[str, float]:
-    """p50/p99/mean ms of one exported decoding step (one token) with onnxruntime, one thread."""
+def step_latency(config: SambaConfig, channels: int = 64, steps: int = 300, backend: str = "onnx") -> dict[str, float] | None:
+    """p50/p99/mean ms of one decoding step (one token), one thread: the exported step with onnxruntime
+    (``backend="onnx"``) or the fused step (``"fused"``; None where it does not implement the variant,
+    so that the app decodes it through ONNX)."""
     torch.manual_seed(0)
     model = Samba(config).eval()
     coords = montage(channels)
     rng = np.random.default_rng(1)
     chunks = [(rng.normal(size=(channels, config.hop)) * 20).astype(np.float32) for _ in range(steps)]
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
-        runner = OnnxStepRunner(export_step_onnx(model, Path(tmp) / "step.onnx", n_channels=channels))
+        if backend == "fused":
+            try:
+                runner = FusedStepRunner(model)
+            except UnsupportedModelError:
+                return None
+        else:
+            runner = OnnxStepRunner(export_step_onnx(model, Path(tmp) / "step.onnx", n_channels=channels))
         w = model.spatial_weights(torch.from_numpy(coords)).numpy()
         for x in chunks[:5]:  # warm-up: onnxruntime allocates on the first calls
             runner.step(x, w)
@@ -213,9 +224,11 @@ def main() -> None:
             config, masking = variant_configs(name, base)
             row = {"model_overrides": VARIANTS[name][0], "masking": masking.__dict__,
                    "parameters": parameter_count(config),
-                   "onnx_step_ms": onnx_step_latency(config, args.latency_channels, args.latency_steps)}
+                   "onnx_step_ms": step_latency(config, args.latency_channels, args.latency_steps),
+                   "fused_step_ms": step_latency(config, args.latency_channels, args.latency_steps, "fused")}
             if args.smoke:
-                small = replace(SambaConfig(**SMOKE_MODEL, sample_rate=base.sample_rate), **VARIANTS[name][0])
+                small = replace(SambaConfig(**SMOKE_MODEL, sample_rate=base.sample_rate),
+                                **{**OUR_OPTIONS, **VARIANTS[name][0]})
                 pre: dict[str, list[float]] = {}
                 for seed in args.seeds:
                     for key, values in smoke_pretrain(small, masking, corpus_dir, work / name / str(seed),

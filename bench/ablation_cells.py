@@ -164,16 +164,18 @@ def _fmt(entry: dict | None, delta: bool) -> str:
 
 def markdown_tables(rows: dict[str, dict], reference: str) -> str:
     """Two tables: balanced accuracy per cell with cost columns, then F1 / Cohen's κ / AUROC per cell."""
-    head = ["variant", "parameters (all / streamed)", "ONNX step p50 / p99 (ms)", "pretraining steps",
-            "val nMSE", *CELLS]
+    head = ["variant", "parameters (all / streamed)", "ONNX step p50 / p99 (ms)", "fused step p50 / p99 (ms)",
+            "pretraining steps", "val nMSE", *CELLS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in rows.items():
         pre, ms, params = row.get("pretraining", {}), row["onnx_step_ms"], row["parameters"]
         steps = f"{np.mean(pre['steps']):.0f} ({min(pre['steps']):.0f}-{max(pre['steps']):.0f})" if pre.get("steps") else "-"
         nmse = f"{np.nanmean(pre['val_nmse']):.3f}" if pre.get("val_nmse") else "-"
         cells = [_fmt(row.get("cells", {}).get(c, {}).get("balanced_accuracy"), name != reference) for c in CELLS]
+        fused = row.get("fused_step_ms")
+        fused = "not implemented (ONNX)" if fused is None else f"{fused['p50_ms']:.3f} / {fused['p99_ms']:.3f}"
         lines.append(f"| {name} | {params['all']:,} / {params['streamed']:,} | {ms['p50_ms']:.3f} / {ms['p99_ms']:.3f} | "
-                     f"{steps} | {nmse} | " + " | ".join(cells) + " |")
+                     f"{fused} | {steps} | {nmse} | " + " | ".join(cells) + " |")
     other = [m for m in METRICS if m != "balanced_accuracy"]
     head2 = ["variant", *[f"{c}: {m}" for c in CELLS for m in other]]
     lines += ["", "| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]

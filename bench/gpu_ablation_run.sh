@@ -38,7 +38,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-/tmp/samba-ablation}
 mkdir -p "$out" "$work"
 
-flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS, in CLI form)
+ours="--objective ours --spatial cdse --differential-stages encoder bottleneck decoder --differential-form diff-transformer --decoder-direction causal"
+flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS, in CLI form): ours, then its changes
+  echo -n "$ours "
   case $1 in
   default) ;;
   saie) echo "--spatial virtual-sites" ;;

@@ -24,6 +24,15 @@ DECODER_DIRECTIONS = ("causal", "bidirectional")
 #: causal per-electrode re-centring and re-scaling by the running moments of the newest minutes.
 ADAPTATIONS = ("none", "recentre")
 
+#: The fidelity options (samba_core/FIDELITY.md) at our values: what every checkpoint written before
+#: the options existed used, so a stored configuration that lacks one of them loads with these.
+OUR_OPTIONS: dict[str, Any] = {"spatial": "cdse", "differential_stages": DIFFERENTIAL_STAGES,
+                               "differential_form": "diff-transformer", "decoder_direction": "causal"}
+#: The same options at the paper's values (SAIE, the paper's differential form at the bottleneck only,
+#: the pretraining-only bidirectional decoder).
+PAPER_OPTIONS: dict[str, Any] = {"spatial": "virtual-sites", "differential_stages": ("bottleneck",),
+                                 "differential_form": "paper", "decoder_direction": "bidirectional"}
+
 #: Default decoding heads: name -> class names, in output order.
 DEFAULT_HEADS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mi", ("left", "right")),
@@ -200,7 +209,7 @@ class SambaConfig:
                 f"unknown SambaConfig fields {sorted(unknown)}: the checkpoint was written by a newer "
                 "samba-live; upgrade the package"
             )
-        kw = dict(d)
+        kw = {**{k: v for k, v in OUR_OPTIONS.items() if k not in d}, **d}  # older files: our options
         for key in ("dims", "encoder_depths", "decoder_depths", "factors"):
             if key in kw:
                 kw[key] = tuple(int(v) for v in kw[key])

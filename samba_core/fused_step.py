@@ -44,10 +44,12 @@ import torch
 
 from . import fused_kernels
 from .adaptation import RecentreConstants, recentre_step_np
+from .config import OUR_OPTIONS
 from .fused_mixer import FusedMixer, float32_array, rms_scale_np
 from .mamba2 import Mamba2Mixer, RMSNorm
 from .model import MambaBlock, Samba
 from .onnx_export import EncoderStep
+from .saie import VirtualSiteEmbedding
 from .spatial import SpatialEmbedding
 from .token_rate import Downsample
 
@@ -57,7 +59,12 @@ FUSED_CONFIG_FIELDS = frozenset({
     "sample_rate", "spatial_channels", "spatial_hidden", "fourier_features", "fourier_scale", "head_radius_m",
     "input_scale_uv", "dims", "encoder_depths", "decoder_depths", "factors", "d_state", "headdim", "expand",
     "d_conv", "differential", "chunk_size", "heads", "adaptation", "adaptation_tau_s", "adaptation_warmup_s",
+    "decoder_direction",  # the step never runs the (pretraining) decoder
+    "spatial", "virtual_sites", "saie_hidden",  # CDSE or SAIE: either gives (channels, K) weights, read the same way
 })
+#: The one value this module implements of every other field that changes the step's math (ours;
+#: the paper's differential form and placement run through the ONNX step).
+FUSED_ONLY_VALUES = {k: v for k, v in OUR_OPTIONS.items() if k not in FUSED_CONFIG_FIELDS}
 
 
 class UnsupportedModelError(ValueError):
@@ -72,11 +79,11 @@ def check_supported(model: Samba) -> None:
         if f.name in FUSED_CONFIG_FIELDS:
             continue
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
-        if getattr(config, f.name) != default:
+        if getattr(config, f.name) != FUSED_ONLY_VALUES.get(f.name, default):
             problems.append(f"config option {f.name}={getattr(config, f.name)!r}")
     if type(model) is not Samba:
         problems.append(f"model class {type(model).__name__}")
-    if type(model.spatial) is not SpatialEmbedding:
+    if type(model.spatial) not in (SpatialEmbedding, VirtualSiteEmbedding):
         problems.append(f"spatial embedding {type(model.spatial).__name__}")
     for stage in model.encoder:
         for block in stage:
@@ -199,7 +206,8 @@ class FusedStep:
         return logits, (convs, ssms, adapted)
 
     def input_weights(self, spatial_weights: np.ndarray) -> np.ndarray:
-        """CDSE weights (channels, K) -> the fused input projection (channels, d0), microvolts in."""
+        """Spatial weights (channels, K; CDSE patterns or SAIE sites) -> the fused input projection (channels, d0),
+        microvolts in."""
         return np.ascontiguousarray((np.asarray(spatial_weights, np.float32) @ self.stem_w) / self.input_scale)
 
     def initial_states(self, n_channels: int = 8) -> list[np.ndarray]:

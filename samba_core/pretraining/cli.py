@@ -55,9 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--grad-clip", type=float, default=run.grad_clip)
     train.add_argument("--precision", choices=("bf16", "fp32"), default=run.precision, help="bf16 autocast on CUDA")
     train.add_argument("--seed", type=int, default=run.seed)
-    objective = train.add_argument_group("masking objective (default ours; --paper-objective the paper's)")
-    objective.add_argument("--paper-objective", action="store_true",
-                           help="start from the paper's TSRM: 50%% hidden around 8 visible blocks, L1 + complex spectrum")
+    objective = train.add_argument_group("masking objective (default: MaskingConfig(); --objective picks a preset)")
+    objective.add_argument("--objective", choices=("ours", "paper"),
+                           help="start from our TSRM (40%% hidden in 0.25-1 s spans, MSE + 0.1 log-spectrum L1) or the "
+                                "paper's (50%% hidden around 8 visible blocks, L1 + complex spectrum)")
+    objective.add_argument("--paper-objective", dest="objective", action="store_const", const="paper",
+                           help="the same as --objective paper")
     objective.add_argument("--mask-ratio", type=float, help="fraction hidden (ours 0.4, paper 0.5)")
     objective.add_argument("--span-s", type=float, nargs=2, metavar=("MIN", "MAX"), help="span lengths, scheme 'spans'")
     objective.add_argument("--spectral-weight", type=float, help="spectrum term weight (ours 0.1, paper 1)")
@@ -125,7 +128,7 @@ def _model_config(args: argparse.Namespace) -> SambaConfig:
 
 
 def _masking(args: argparse.Namespace) -> MaskingConfig:
-    base = MaskingConfig.paper() if args.paper_objective else MaskingConfig()
+    base = {"ours": MaskingConfig.ours, "paper": MaskingConfig.paper, None: MaskingConfig}[args.objective]()
     flags = {"mask_ratio": "ratio", "span_s": "span_s", "spectral_weight": "spectral_weight", "mask_scheme": "scheme",
              "visible_blocks": "visible_blocks", "loss": "loss", "loss_region": "region"}
     return replace(base, **_given(args, flags))

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..masking import MaskingConfig
+from ..masking import OUR_MASKING, MaskingConfig
 
 # Fields that do not change the trajectory of the steps already taken: a resume may change them.
 # CUDA graphs replay the same arithmetic (up to rounding), so they may change on resume too.
@@ -101,7 +101,7 @@ class PretrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
         d = dict(d)
         crops = dict(d.pop("crops", {}))
-        masking = dict(crops.pop("masking", {}))
+        masking = {**OUR_MASKING, **crops.pop("masking", {})}  # older states: our objective's missing fields
         if "span_s" in masking:
             masking["span_s"] = tuple(masking["span_s"])
         return cls(**d, crops=CropConfig(**crops, masking=MaskingConfig(**masking)))

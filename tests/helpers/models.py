@@ -15,11 +15,14 @@ import torch
 
 from checkpoints import SHIPPED_CHECKPOINT
 from samba_core import CheckpointMetadata, PreprocessConfig, Samba, SambaConfig, save_checkpoint
+from samba_core.config import OUR_OPTIONS
 
 
 def small_config(**overrides) -> SambaConfig:
-    """A SambaConfig that exercises every mechanism (CDSE, differential Mamba2, U-Net levels) quickly."""
+    """A SambaConfig that exercises every mechanism (CDSE, differential Mamba2, U-Net levels) quickly:
+    our options (``OUR_OPTIONS``) whatever the defaults are, so that the fused step runs it."""
     base = dict(
+        **OUR_OPTIONS,
         spatial_channels=8, spatial_hidden=16, fourier_features=4, dims=(16, 24, 32), encoder_depths=(1, 1, 1),
         decoder_depths=(1, 1), factors=(2, 3), d_state=8, headdim=8, chunk_size=8,
     )

@@ -14,6 +14,8 @@ import ablation  # noqa: E402
 
 from helpers.models import small_config  # noqa: E402
 from samba_core import Samba  # noqa: E402
+from samba_core.config import OUR_OPTIONS, PAPER_OPTIONS  # noqa: E402
+from samba_core.masking import MaskingConfig  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(ablation.VARIANTS))
@@ -23,6 +25,29 @@ def test_every_variant_builds_on_a_small_base(name):
     counts = ablation.parameter_count(config)
     assert 0 < counts["streamed"] < counts["all"]
     assert (masking.loss == "l1-complex") == (ablation.VARIANTS[name][1] == "paper")
+
+
+def test_variants_start_from_our_options_whatever_the_defaults():
+    """"default" is ours explicitly, and each single option changes only its own fields."""
+    base = small_config(**PAPER_OPTIONS)  # as if the defaults had become the paper's
+    default, masking = ablation.variant_configs("default", base)
+    assert {k: getattr(default, k) for k in OUR_OPTIONS} == OUR_OPTIONS and masking == MaskingConfig.ours()
+    saie, _ = ablation.variant_configs("saie", base)
+    assert (saie.spatial, saie.differential_form, saie.decoder_direction) == ("virtual-sites", "diff-transformer",
+                                                                             "causal")
+
+
+@pytest.mark.parametrize("name, fused", [("default", True), ("saie", True), ("infill-paper", True),
+                                         ("diff-paper", False), ("paper", False)])
+def test_step_latency_of_each_backend(name, fused):
+    """The fused step is timed where it runs the variant; elsewhere the app decodes through ONNX (None)."""
+    config, _ = ablation.variant_configs(name, small_config())
+    onnx = ablation.step_latency(config, channels=6, steps=5)
+    assert 0 < onnx["p50_ms"] <= onnx["p99_ms"]
+    timed = ablation.step_latency(config, channels=6, steps=5, backend="fused")
+    assert (timed is not None) == fused
+    if fused:
+        assert 0 < timed["p50_ms"] <= timed["p99_ms"]
 
 
 STUB = """import json, sys
@@ -97,8 +122,10 @@ def test_protocol_runs_per_seed_and_task_and_cells_compare_with_the_reference(tm
     with pytest.raises(FileNotFoundError, match="cross_subject"):
         ablation.measured_rows(_args(root, tmp_path / "absent.py", rerun=True), ["default"])
 
-    params = {"parameters": {"all": 1000, "streamed": 800}, "onnx_step_ms": {"p50_ms": 0.5, "p99_ms": 1.25}}
+    params = {"parameters": {"all": 1000, "streamed": 800}, "onnx_step_ms": {"p50_ms": 0.5, "p99_ms": 1.25},
+              "fused_step_ms": {"p50_ms": 0.125, "p99_ms": 0.25}}
     table = ablation.markdown_tables({"default": {**params, **rows["default"]}, "saie": {**params, **rows["saie"]},
-                                      "paper": params}, "default")
-    assert "| saie | 1,000 / 800 | 0.500 / 1.250 | 100 (100-101) | 0.900 | 0.625 [" in table
+                                      "paper": {**params, "fused_step_ms": None}}, "default")
+    assert "| saie | 1,000 / 800 | 0.500 / 1.250 | 0.125 / 0.250 | 100 (100-101) | 0.900 | 0.625 [" in table
+    assert "| paper | 1,000 / 800 | 0.500 / 1.250 | not implemented (ONNX) |" in table
     assert "Δ+0.100" in table and "not measured" in table

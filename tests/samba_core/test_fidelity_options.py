@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import torch
 
 from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
+from samba_core.config import OUR_OPTIONS, PAPER_OPTIONS
+from samba_core.fused_step import UnsupportedModelError, check_supported
 from samba_core.differential import PairedDifferentialMamba
 from samba_core.saie import VirtualSiteEmbedding
 
@@ -60,15 +63,24 @@ def test_torch_stream_equals_offline_with_reconstruction(name):
     np.testing.assert_allclose(np.concatenate(recon, axis=1), ref.reconstruction[0].numpy(), atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("backend", ["onnx", None])
 @pytest.mark.parametrize("name", list(CAUSAL_OPTIONS))
-def test_onnx_stream_equals_offline_with_masked_channel(name):
+def test_stream_equals_offline_with_masked_channel(name, backend):
+    """ONNX, and the app's default backend: the fused step where it implements the option (SAIE), else
+    the ONNX step it falls back to, with a warning."""
     model = _model(**CAUSAL_OPTIONS[name])
     coords = random_montage(9, seed=5)
     mask = np.ones(9, dtype=bool)
     mask[4] = False
     x = (np.random.default_rng(6).normal(size=(9, 96)) * 20).astype(np.float32)
     ref = _offline(model, x, coords, mask)
-    session = StreamingSession(model, coords, mask=mask, backend="onnx")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        session = StreamingSession(model, coords, mask=mask, **({} if backend is None else {"backend": backend}))
+    if backend is None:
+        fused = CAUSAL_OPTIONS[name] == dict(spatial="virtual-sites")
+        assert session.backend == ("fused" if fused else "onnx")
+        assert any("onnx" in str(w.message).lower() for w in caught) == (not fused)
     logits = _stream_logits(session, x, (7, 11, 30, 48))
     for head, ref_logits in ref.logits.items():
         np.testing.assert_allclose(logits[head], ref_logits[0].numpy(), atol=2e-4, rtol=0)
@@ -134,14 +146,34 @@ def test_bad_options_are_refused_with_the_field_named(bad):
         small_config(**bad)
 
 
-def test_config_round_trip_and_old_dicts_get_defaults():
-    cfg = small_config(spatial="virtual-sites", differential_form="paper", differential_stages=("bottleneck",),
-                       decoder_direction="bidirectional")
+def test_config_round_trip_and_old_dicts_get_our_options():
+    cfg = small_config(**PAPER_OPTIONS)
     assert SambaConfig.from_dict(cfg.to_dict()) == cfg
-    old = small_config().to_dict()
-    for key in ("spatial", "virtual_sites", "saie_hidden", "differential_stages", "differential_form", "decoder_direction"):
-        old.pop(key)
-    assert SambaConfig.from_dict(old) == small_config()
+    for written in (small_config(**PAPER_OPTIONS), small_config(**OUR_OPTIONS)):
+        old = written.to_dict()  # a file from before the options: whatever the defaults are now, it was ours
+        for key in ("spatial", "virtual_sites", "saie_hidden", "differential_stages", "differential_form",
+                    "decoder_direction"):
+            old.pop(key)
+        loaded = SambaConfig.from_dict(old)
+        assert {k: getattr(loaded, k) for k in OUR_OPTIONS} == OUR_OPTIONS
+        assert (loaded.virtual_sites, loaded.saie_hidden) == (SambaConfig.virtual_sites, SambaConfig.saie_hidden)
+    one_missing = small_config(**PAPER_OPTIONS).to_dict()
+    one_missing.pop("decoder_direction")  # only the missing field falls back; the stored ones are kept
+    loaded = SambaConfig.from_dict(one_missing)
+    assert (loaded.decoder_direction, loaded.spatial, loaded.differential_form) == ("causal", "virtual-sites", "paper")
+
+
+@pytest.mark.parametrize("options", [OUR_OPTIONS, dict(OUR_OPTIONS, decoder_direction="bidirectional"),
+                                     dict(OUR_OPTIONS, spatial="virtual-sites")])
+def test_the_fused_step_runs_our_network_and_saie_whatever_the_defaults(options):
+    """It implements either spatial embedding and our differential form; the pretraining decoder is never stepped."""
+    check_supported(Samba(small_config(**options)))
+
+
+@pytest.mark.parametrize("option, value", [("differential_form", "paper"), ("differential_stages", ("bottleneck",))])
+def test_the_fused_step_refuses_the_papers_network_by_name(option, value):
+    with pytest.raises(UnsupportedModelError, match=f"{option}=.*backend='onnx'"):
+        check_supported(Samba(small_config(**{option: value})))
 
 
 # -- SAIE -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import torch
 from helpers.models import random_montage, small_config
 from samba_core import Samba, SambaConfig, StreamingSession
 from samba_core import fused_kernels
+from samba_core.config import OUR_OPTIONS
 from samba_core.fused_step import FusedStep, FusedStepRunner, UnsupportedModelError, check_supported, reference_mismatch
 from samba_core.mamba2 import Mamba2Mixer
 from samba_core.onnx_export import EncoderStep
@@ -22,6 +23,8 @@ CONFIGS = {
     "two-blocks-per-stage": small_config(encoder_depths=(2, 1, 2)),
     "one-stage": small_config(dims=(16,), encoder_depths=(2,), decoder_depths=(), factors=()),
     "three-heads": small_config(heads=(("mi", ("l", "r", "feet")), ("x", ("a", "b")), ("y", ("c", "d")))),
+    "saie": small_config(spatial="virtual-sites"),  # the paper's spatial embedding: other weights, same step
+    "saie-bidirectional-decoder": small_config(spatial="virtual-sites", decoder_direction="bidirectional"),
 }
 
 
@@ -71,17 +74,20 @@ def test_fused_step_matches_for_channel_counts(channels, compiled):
 
 
 @pytest.mark.parametrize("compiled", PATHS)
-def test_fused_step_matches_default_config_64_channels(compiled):
+@pytest.mark.parametrize("spatial", ["cdse", "virtual-sites"])
+def test_fused_step_matches_full_size_config_64_channels(spatial, compiled):
     torch.manual_seed(0)
-    compare_steps(Samba(SambaConfig()).eval(), channels=64, tokens=4, compiled=compiled)
+    compare_steps(Samba(SambaConfig(**{**OUR_OPTIONS, "spatial": spatial})).eval(), channels=64, tokens=4,
+                  compiled=compiled)
 
 
 @pytest.mark.parametrize("compiled", PATHS)
-def test_fused_step_matches_with_masked_channels(compiled):
+@pytest.mark.parametrize("spatial", ["cdse", "virtual-sites"])
+def test_fused_step_matches_with_masked_channels(spatial, compiled):
     torch.manual_seed(2)
     mask = np.ones(12, bool)
     mask[[0, 5, 11]] = False
-    compare_steps(Samba(small_config()).eval(), channels=12, tokens=4, mask=mask, compiled=compiled)
+    compare_steps(Samba(small_config(spatial=spatial)).eval(), channels=12, tokens=4, mask=mask, compiled=compiled)
 
 
 @pytest.mark.skipif(not fused_kernels.available(), reason="numba is not installed")
@@ -205,8 +211,8 @@ def test_unknown_config_option_is_refused_only_when_it_changes_the_model():
         check_supported(Samba(FutureConfig(**base, future_option=32)))
 
 
-@pytest.mark.parametrize("option", [{"spatial": "virtual-sites"}, {"differential_form": "paper"},
-                                    {"differential_stages": ("bottleneck",)}])
+@pytest.mark.parametrize("option", [{"differential_form": "paper"}, {"differential_stages": ("bottleneck",)},
+                                    {"spatial": "virtual-sites", "differential_form": "paper"}])
 def test_paper_options_fall_back_to_the_onnx_step(option):
     torch.manual_seed(0)
     model = Samba(small_config(**option)).eval()

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from samba_core import MaskingConfig, masked_reconstruction_loss, temporal_span_mask
-from samba_core.masking import reconstruction_loss
+from samba_core.masking import OUR_MASKING, reconstruction_loss
+from samba_core.pretraining.config import CropConfig, PretrainConfig
 
 
 def runs(row: torch.Tensor) -> list[int]:
@@ -46,6 +47,19 @@ def test_bad_masking_config():
         MaskingConfig(ratio=1.5)
     with pytest.raises(ValueError, match="span_s"):
         MaskingConfig(span_s=(1.0, 0.5))
+
+
+def test_training_states_without_masking_fields_resume_with_our_objective():
+    """A state written before a field existed used our objective, whatever the default is now."""
+    for written in (MaskingConfig.ours(), MaskingConfig.paper()):
+        state = PretrainConfig(crops=CropConfig(masking=written)).to_dict()
+        assert PretrainConfig.from_dict(state).crops.masking == written  # round trip
+        state["crops"]["masking"] = {}
+        assert PretrainConfig.from_dict(state).crops.masking == MaskingConfig.ours()
+        state["crops"]["masking"] = {"ratio": 0.5, "span_s": [0.5, 2.0]}  # stored fields kept, JSON lists too
+        assert PretrainConfig.from_dict(state).crops.masking == MaskingConfig(**{**OUR_MASKING, "ratio": 0.5,
+                                                                                "span_s": (0.5, 2.0)})
+    assert MaskingConfig.ours() != MaskingConfig.paper()
 
 
 def test_loss_counts_only_hidden_spans_and_real_channels():

@@ -18,7 +18,7 @@ TRAIN_FLAGS = {
     "--cuda-graphs", "--compile", "--log-every", "--val-every", "--save-every", "--stop-after", "--max-minutes", "--resume",
     "--no-progress",
     # the paper-fidelity options (samba_core/FIDELITY.md)
-    "--paper-objective", "--mask-scheme", "--visible-blocks", "--loss", "--loss-region", "--spatial",
+    "--objective", "--paper-objective", "--mask-scheme", "--visible-blocks", "--loss", "--loss-region", "--spatial",
     "--differential-stages", "--differential-form", "--decoder-direction",
 }
 
@@ -72,6 +72,16 @@ def test_paper_objective_flag_starts_from_the_paper_masking():
     masking = pretrain_config(args).crops.masking
     paper = MaskingConfig.paper()
     assert masking.ratio == 0.6 and masking.scheme == paper.scheme and masking.loss == paper.loss
+
+
+@pytest.mark.parametrize("flags, preset", [([], MaskingConfig()), (["--objective", "ours"], MaskingConfig.ours()),
+                                           (["--objective", "paper"], MaskingConfig.paper()),
+                                           (["--paper-objective"], MaskingConfig.paper()),
+                                           (["--paper-objective", "--objective", "ours"], MaskingConfig.ours())])
+def test_objective_presets(flags, preset):
+    """No flag: the default; a preset whatever the default is; the last of two flags wins."""
+    args = _parser().parse_args(["train", "--corpus", "c", "--out", "o", *flags])
+    assert pretrain_config(args).crops.masking == preset
 
 
 @pytest.mark.parametrize("argv", [
