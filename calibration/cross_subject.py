@@ -36,7 +36,7 @@ from .epochs import EpochSet, EpochingError
 from .finetune import adapt_heads, decision_token_start, frozen_prefix
 from .metrics import METRICS, classification_metrics
 from .probe import fit_linear_probe
-from samba_core.recordings import file_sha256
+from samba_core.recordings import file_sha256, shared_subjects
 from .stats import mean_interval
 from .subject_data import select_subjects, subject_epochs, task_protocol
 from .subject_folds import subject_folds
@@ -195,7 +195,7 @@ def train_cross_subject_head(
         "mean_trial_accuracy": evaluation.get("summary", {}).get("trial", {}).get("balanced_accuracy", {}).get("mean"),
         "chance": 1.0 / len(classes), "metric": "leave-subject-out trial balanced accuracy",
         "base": {"path": str(base), "sha256": file_sha256(base),
-                 "pretrained_on_scored_subjects": None if seen is None else sorted(seen & {f.subject for f in features})},
+                 "pretrained_on_scored_subjects": None if seen is None else shared_subjects({f.subject for f in features}, seen)},
         "seed": seed,
     }
     provenance = dict(loaded.metadata.provenance)

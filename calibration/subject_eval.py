@@ -33,6 +33,7 @@ import numpy as np
 
 from samba_core import LoadedCheckpoint, load_checkpoint
 from samba_core.preprocessing import PreprocessConfig
+from samba_core.recordings import shared_subjects
 
 from .baselines import baseline_estimators
 from .calibrate import CalibrationConfig, samba_estimator
@@ -176,7 +177,7 @@ def evaluate(data_root: str | Path, subjects: list[str], base_paths: list[Path],
         model = head_model(base.model, config.task, classes, config.seed)
         shipped = base.model.heads[config.task] if tuple(base.config.head_classes.get(config.task, ())) == classes else None
         for s in scored:
-            results[s] = {"fold": j, "base": str(base_path), "base_pretrained_on_subject": None if seen is None else s in seen,
+            results[s] = {"fold": j, "base": str(base_path), "base_pretrained_on_subject": None if seen is None else bool(shared_subjects([s], seen)),
                           "trials": int(data.epochs[s, windows[-1]].y.size),
                           "counts": data.epochs[s, windows[-1]].counts, "methods": {}}
         for w in windows:

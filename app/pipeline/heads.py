@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from samba_core import LoadedCheckpoint
+from samba_core.recordings import shared_subjects
 
 DECODED = ("calibrated", "trained", "unknown")
 #: A decoded head whose evaluated accuracy is within this of chance is reported as decoding at chance.
@@ -156,7 +157,7 @@ def _from_heads(head: str, reports: Mapping | None, pretrained_on: set[str] = fr
     evaluated = report.get("subjects")
     evaluated = {str(x) for x in evaluated} if isinstance(evaluated, (list, tuple)) else set()
     return HeadInfo(head, "trained", acc, _float(report.get("chance")), str(report.get("kind", "head training")),
-                    len(evaluated & pretrained_on), len(evaluated))
+                    len(shared_subjects(evaluated, pretrained_on)), len(evaluated))
 
 
 def _float(v) -> float | None:

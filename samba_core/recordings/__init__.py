@@ -9,10 +9,11 @@
 from .datasets import DatasetFile, SubjectRecordings, discover, eegmmidb_files, training_subjects
 from .read import SUPPORTED_SUFFIXES, read_recording
 from .recording import Marker, Recording, RecordingError, file_sha256
-from .reserved import ReservedSubjectError, ReservedSubjects, parse_reserved, reserved_subjects, subject_number
+from .reserved import (ReservedSubjectError, ReservedSubjects, parse_reserved, reserved_subjects, shared_subjects,
+                       subject_key, subject_number)
 
 __all__ = [
     "SUPPORTED_SUFFIXES", "DatasetFile", "Marker", "Recording", "RecordingError", "ReservedSubjectError",
     "ReservedSubjects", "SubjectRecordings", "discover", "eegmmidb_files", "file_sha256", "training_subjects", "parse_reserved", "read_recording", "reserved_subjects",
-    "subject_number",
+    "shared_subjects", "subject_key", "subject_number",
 ]

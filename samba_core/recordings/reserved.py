@@ -101,6 +101,23 @@ def subject_number(subject: int | str) -> int:
     return int(match.group(1))
 
 
+def subject_key(subject: int | str) -> str:
+    """One spelling of a subject id, for comparing ids that were written two ways: the id's letters in
+    lower case without separators, then its trailing number without leading zeros. ``"S002"``,
+    ``"s2"``, ``"S 002"`` -> ``"s2"``; ``"Subject01"``, ``"subject-1"`` -> ``"subject1"``; an id without a
+    trailing number keeps its letters and digits (``"muse-visual-N170"`` -> ``"musevisualn170"``)."""
+    text = str(subject).strip()
+    match = re.search(r"(\d+)$", text)
+    head = re.sub(r"[^0-9a-z]", "", (text[: match.start()] if match else text).lower())
+    return head + (str(int(match.group(1))) if match else "")
+
+
+def shared_subjects(ids, others) -> list[str]:
+    """The ids among ``ids`` that name a subject of ``others`` however either spells it (:func:`subject_key`), sorted."""
+    keys = {subject_key(s) for s in others}
+    return sorted({str(s) for s in ids if subject_key(s) in keys})
+
+
 def _numbers(text: str) -> set[int]:
     out: set[int] = set()
     for m in _ITEM.finditer(text):

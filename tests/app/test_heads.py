@@ -52,6 +52,8 @@ def test_head_status_comes_from_the_checkpoint_metadata(provenance, decoded, sta
     (["S002", "S003"], {"subjects": ["S002", "S003", "S005"]}, 2),  # every evaluation subject pretrained on
     (["S002", "S010"], {"subjects": ["S002", "S003"]}, 1),  # some
     (["S010", "S011"], {"subjects": ["S002", "S003"]}, 0),  # held out of pretraining: no caveat
+    (["S2", "s003", "S010"], {"subjects": ["S002", "S003"]}, 2),  # ids written two ways are the same subjects
+    (["Subject1"], {"subjects": ["Subject01", "S001"]}, 1),
     (["S002"], None, 0),  # the checkpoint records no corpus: cannot tell
     (None, {"subjects": ["S002"]}, 0),  # the report names no subjects
 ])

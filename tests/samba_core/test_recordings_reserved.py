@@ -9,7 +9,8 @@ import pytest
 
 from calibration.cli import main as calibrate_main
 from samba_core.pretraining.corpus import CorpusError, load_spec
-from samba_core.recordings import ReservedSubjectError, discover, parse_reserved, reserved_subjects, training_subjects
+from samba_core.recordings import (ReservedSubjectError, discover, parse_reserved, reserved_subjects, shared_subjects,
+                                   subject_key, training_subjects)
 
 README = "# Data\n\nSome text about S041 and subjects 41, 42.\n\n## Reserved for evaluation\n{}\n\n## Licence\nS043\n"
 
@@ -100,3 +101,18 @@ def test_the_shared_data_readme_reserves_no_subject_present(shared_data):
     present = discover(shared_data)
     assert present and not any(s.reserved for s in present)
     assert all(not reserved.covers(s.subject, s.dataset) for s in present)
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("S002", "s2", True), ("S002", "S 002", True), ("Subject01", "subject-1", True), ("sub_07", "SUB07", True),
+    ("S002", "S020", False), ("S002", "Subject02", False), ("muse-visual-N170-subject1", "muse-visual-n170-subject01", True),
+    ("muse-visual-N170", "muse-visual-n170", True), ("S002", "2", False),
+])
+def test_subject_ids_written_two_ways_compare_equal(a, b, same):
+    assert (subject_key(a) == subject_key(b)) == same
+    assert shared_subjects([a], [b]) == ([a] if same else [])
+
+
+def test_shared_subjects_keeps_the_first_spelling_and_sorts():
+    assert shared_subjects(["S3", "S002", "S010"], {"s002", "S003", "Subject10"}) == ["S002", "S3"]
+    assert shared_subjects([], ["S002"]) == [] and shared_subjects(["S002"], []) == []
