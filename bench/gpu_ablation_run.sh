@@ -62,7 +62,8 @@ run_line() {  # variant seed corpus-view run-folder steps: one `samba-pretrain t
 
 ship_line() {  # variant run-folder: a candidate shipped base by the model card's recipe
   echo "--corpus $work/folds/ship --out $2 --steps $SHIP_STEPS --batch-size $BATCH --context-s $SHIP_CONTEXT_S" \
-    "--warmup-steps 150 --val-every $(( SHIP_STEPS / 8 )) --save-every $(( SHIP_STEPS / 4 )) --log-every 100" \
+    "--warmup-steps $(( SHIP_STEPS / 10 < 150 ? SHIP_STEPS / 10 + 1 : 150 )) --val-every $(( SHIP_STEPS / 8 + 1 ))" \
+    "--save-every $(( SHIP_STEPS / 4 + 1 )) --log-every $(( SHIP_STEPS / 40 + 1 ))" \
     "--no-progress --cuda-graphs --seed 0 --max-minutes $SHIP_MAX_MINUTES $(flags "$1")"
 }
 

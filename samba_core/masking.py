@@ -192,11 +192,12 @@ def reconstruction_loss(
 
 def masked_reconstruction_loss(
     reconstruction: Tensor, target: Tensor, time_mask: Tensor, channel_mask: Tensor | None = None,
-    scale_uv: float = 20.0, spectral_weight: float = 0.1, config: MaskingConfig | None = None,
+    scale_uv: float = 20.0, spectral_weight: float = OUR_MASKING["spectral_weight"],
+    config: MaskingConfig | None = None,
 ) -> Tensor:
     """Mean over the batch of :func:`reconstruction_loss` (our objective unless ``config`` says otherwise).
 
     ``spectral_weight`` is used only when no ``config`` is given.
     """
-    config = config if config is not None else MaskingConfig(spectral_weight=spectral_weight)
+    config = config if config is not None else MaskingConfig(**{**OUR_MASKING, "spectral_weight": spectral_weight})
     return reconstruction_loss(reconstruction, target, time_mask, channel_mask, config, scale_uv).mean()

@@ -94,7 +94,7 @@ def test_fused_step_matches_with_masked_channels(spatial, compiled):
 def test_compiled_and_numpy_paths_agree_over_a_long_stream():
     """Many tokens: the recurrence (compiled) and the chunked scan (numpy) must not drift apart."""
     torch.manual_seed(3)
-    model = Samba(SambaConfig()).eval()
+    model = Samba(SambaConfig(**OUR_OPTIONS)).eval()
     w = model.spatial_weights(torch.from_numpy(random_montage(32, 3))).detach().numpy()
     a, b = FusedStep(model, compiled=False), FusedStep(model, compiled=True)
     iw, sa, sb = a.input_weights(w), a.initial_states(32), b.initial_states(32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -24,7 +26,7 @@ def runs(row: torch.Tensor) -> list[int]:
 
 @pytest.mark.parametrize("ratio", [0.2, 0.5])
 def test_mask_hides_ratio_in_contiguous_spans(ratio):
-    cfg = MaskingConfig(ratio=ratio, span_s=(0.25, 0.5))
+    cfg = MaskingConfig(ratio=ratio, span_s=(0.25, 0.5), scheme="spans")
     g = torch.Generator().manual_seed(0)
     mask = temporal_span_mask(4, 2560, 256.0, cfg, generator=g)
     assert mask.shape == (4, 2560) and mask.dtype == torch.bool
@@ -158,9 +160,9 @@ def test_region_window_scores_visible_errors_too():
     recon[..., :10] = 20.0  # an error on visible samples only
     hidden = torch.zeros(1, 50, dtype=torch.bool)
     hidden[:, 25:] = True
-    ours = MaskingConfig(spectral_weight=0.0)
+    ours = replace(MaskingConfig.ours(), spectral_weight=0.0)
     assert reconstruction_loss(recon, target, hidden, None, ours).item() == 0
-    window = MaskingConfig(spectral_weight=0.0, region="window")
+    window = replace(ours, region="window")
     assert reconstruction_loss(recon, target, hidden, None, window).item() == pytest.approx(10 / 50)
     cm = torch.tensor([[True, False]])
     recon[:, 1] = 1e3  # the dropped channel never counts
@@ -170,10 +172,13 @@ def test_region_window_scores_visible_errors_too():
 def test_reconstruction_loss_is_per_crop_and_masked_loss_is_its_mean():
     target = torch.randn(3, 2, 40) * 20
     recon = target + torch.randn(3, 2, 40)
-    hidden = temporal_span_mask(3, 40, 40.0, MaskingConfig(), generator=torch.Generator().manual_seed(2))
-    per_crop = reconstruction_loss(recon, target, hidden)
-    assert per_crop.shape == (3,)
-    for i in range(3):
-        torch.testing.assert_close(reconstruction_loss(recon[i : i + 1], target[i : i + 1], hidden[i : i + 1])[0],
-                                   per_crop[i])
-    torch.testing.assert_close(masked_reconstruction_loss(recon, target, hidden), per_crop.mean())
+    for cfg in (MaskingConfig.ours(), MaskingConfig.paper()):
+        hidden = temporal_span_mask(3, 40, 40.0, cfg, generator=torch.Generator().manual_seed(2))
+        per_crop = reconstruction_loss(recon, target, hidden, config=cfg)
+        assert per_crop.shape == (3,)
+        for i in range(3):
+            torch.testing.assert_close(
+                reconstruction_loss(recon[i : i + 1], target[i : i + 1], hidden[i : i + 1], config=cfg)[0], per_crop[i])
+        torch.testing.assert_close(masked_reconstruction_loss(recon, target, hidden, config=cfg), per_crop.mean())
+    ours = reconstruction_loss(recon, target, hidden, config=MaskingConfig.ours()).mean()  # no config: ours
+    torch.testing.assert_close(masked_reconstruction_loss(recon, target, hidden), ours)
