@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from json_result import emit  # noqa: E402
-from ablation_cells import markdown_tables, seed_folders  # noqa: E402
+from ablation_cells import baseline_table, markdown_tables, seed_folders  # noqa: E402
 from interleaved import montage, summarise  # noqa: E402
 
 from samba_core import Samba, SambaConfig  # noqa: E402
@@ -175,8 +175,9 @@ def measured_rows(args: argparse.Namespace, names: list[str]) -> dict[str, dict]
         results = {}
         for i, seed_dir in enumerate(seeds):
             calibrate = i < args.calibrated_seeds
+            baselines = args.baselines and name == args.reference and i == 0  # once, on the same folds
             results[seed_dir.name] = {task: task_result(args.protocol, seed_dir, task, calibrate, extra, args.rerun,
-                                                        args.protocol_timeout) for task in args.tasks}
+                                                        args.protocol_timeout, baselines) for task in args.tasks}
             print(f"{name} {seed_dir.name}: scored", file=sys.stderr)
         scores[name] = variant_scores(results)
         out[name] = {"seeds": [p.name for p in seeds], "pretraining": pretraining(seeds)}
@@ -184,6 +185,19 @@ def measured_rows(args: argparse.Namespace, names: list[str]) -> dict[str, dict]
     for name, cells in scores.items():
         out[name]["cells"] = summarise(cells, None if name == args.reference else reference)
     return out
+
+
+def baseline_rows(args: argparse.Namespace, reference_cells: dict) -> dict[str, dict]:
+    """CSP+LDA, TS+LR and recentred TS+LR from the reference variant's first seed run (its protocol ran
+    them on the same subject folds), each compared with the reference over the same subjects."""
+    from ablation_cells import baseline_cells, summarise, task_result
+
+    seeds = seed_folders(args.fold_bases / args.reference)
+    if not seeds:
+        return {}
+    by_task = {task: task_result(args.protocol, seeds[0], task, args.calibrated_seeds > 0, shlex.split(args.protocol_args),
+                                 False, args.protocol_timeout, baselines=True) for task in args.tasks}
+    return {row: {"cells": summarise(cells, reference_cells)} for row, cells in baseline_cells(by_task).items()}
 
 
 def main() -> None:
@@ -197,6 +211,8 @@ def main() -> None:
     ap.add_argument("--calibrated-seeds", type=int, default=99,
                     help="MI calibration (the slow part) on the first N seeds only; zero calibration on all")
     ap.add_argument("--rerun", action="store_true", help="run the protocol again even where <task>.json exists")
+    ap.add_argument("--no-baselines", dest="baselines", action="store_false",
+                    help="leave out the classic baselines (run once, on the reference's first seed, same folds)")
     ap.add_argument("--protocol", type=Path, default=REPO / "bench" / "cross_subject.py")
     ap.add_argument("--protocol-args", default="", help="extra arguments for the protocol, one quoted string")
     ap.add_argument("--protocol-timeout", type=float, help="seconds per protocol run")
@@ -241,12 +257,15 @@ def main() -> None:
             print(f"{name}: {row['parameters']['all']:,} parameters, ONNX step p99 {row['onnx_step_ms']['p99_ms']:.3f} ms",
                   file=sys.stderr)
     table = markdown_tables(rows, args.reference)
+    baselines = {} if args.smoke or not args.baselines else baseline_rows(args, rows[args.reference].get("cells", {}))
+    if baselines:
+        table += "\n" + baseline_table(baselines, args.reference)
     print(table)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(table)
     emit({"benchmark": "fidelity-ablation", "mode": "smoke" if args.smoke else "fold-bases",
-          "reference": args.reference, "variants": rows}, args.out)
+          "reference": args.reference, "variants": rows, "baselines": baselines}, args.out)
 
 
 if __name__ == "__main__":

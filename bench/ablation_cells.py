@@ -36,6 +36,14 @@ CELLS = {
     "MI calibrated": ("mi", "calibrated_samba"),
     "EEGMAT cross-subject": ("distraction", "cross_subject_samba"),
 }
+#: The classic baselines on the same subject folds (the protocol runs them with ``baselines``):
+#: row name -> {cell: (task, protocol method)}.
+BASELINE_CELLS = {
+    "CSP+LDA": {"MI calibrated": ("mi", "csp_lda")},
+    "TS+LR": {"MI calibrated": ("mi", "ts_lr")},
+    "recentred TS+LR": {"MI zero-calibration": ("mi", "recentred_ts_lr"),
+                        "EEGMAT cross-subject": ("distraction", "recentred_ts_lr")},
+}
 #: Protocol arguments per task (the cross-subject protocol, SAMBA alone, heads fitted on the other folds).
 TASK_ARGS = {
     "mi": ["--task", "mi", "--zero-head", "folds", "--samba-only"],
@@ -77,16 +85,23 @@ def run_protocol(script: Path, seed_dir: Path, extra: list[str], timeout: float 
     return last_json_line(done.stdout)
 
 
+def _has(result: dict, method: str) -> bool:
+    return any(method in s["methods"] for s in result.get("subjects", {}).values())
+
+
 def task_result(script: Path, seed_dir: Path, task: str, calibrate: bool, extra: list[str], rerun: bool,
-                timeout: float | None) -> dict:
-    """The protocol's result for one seed and task, from ``<task>.json`` when it holds what is asked."""
+                timeout: float | None, baselines: bool = False) -> dict:
+    """The protocol's result for one seed and task, from ``<task>.json`` when it holds what is asked
+    (MI calibration where ``calibrate``; the classic baselines too where ``baselines``)."""
     cache = seed_dir / f"{task}.json"
+    wanted = [m for cells in BASELINE_CELLS.values() for t, m in cells.values() if t == task and baselines]
+    wanted += ["calibrated_samba"] if task == "mi" and calibrate else []
     if cache.is_file() and not rerun:
         result = json.loads(cache.read_text())
-        has_cal = any("calibrated_samba" in s["methods"] for s in result.get("subjects", {}).values())
-        if task != "mi" or has_cal or not calibrate:
+        if all(_has(result, m) for m in wanted):
             return result
-    args = TASK_ARGS[task] + ([] if task != "mi" or calibrate else ["--calibration-folds", "0"]) + extra
+    args = [a for a in TASK_ARGS[task] if not (baselines and a == "--samba-only")]
+    args += ([] if task != "mi" or calibrate or baselines else ["--calibration-folds", "0"]) + extra
     result = run_protocol(script, seed_dir, args, timeout)
     cache.write_text(json.dumps(result))
     return result
@@ -131,6 +146,19 @@ def variant_scores(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, d
                 cells.setdefault(cell, {})[metric] = {
                     "seeds": seed_means, "subjects": {s: float(np.mean(v)) for s, v in sorted(by_subject.items())}}
     return cells
+
+
+def baseline_cells(by_task: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """``{task: result}`` of a run with the baselines -> ``{row: {cell: {metric: {"seeds", "subjects"}}}}``."""
+    rows: dict[str, dict[str, dict]] = {}
+    for row, cells in BASELINE_CELLS.items():
+        for cell, (task, method) in cells.items():
+            for metric in METRICS:
+                scores = per_subject(by_task.get(task, {}), method, metric)
+                if scores:
+                    rows.setdefault(row, {}).setdefault(cell, {})[metric] = {
+                        "seeds": [float(np.mean(list(scores.values())))], "subjects": scores}
+    return rows
 
 
 def summarise(cells: dict, reference: dict | None) -> dict:
@@ -187,3 +215,15 @@ def markdown_tables(rows: dict[str, dict], reference: str) -> str:
                 cells.append("not measured" if e is None else f"{e['interval']['mean']:.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def baseline_table(rows: dict[str, dict], reference: str) -> str:
+    """The classic baselines on the same subject folds, balanced accuracy, each against ``reference``
+    (Δ = baseline − reference, paired over the same subjects)."""
+    head = ["classic baseline (same folds)", *CELLS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in rows.items():
+        cells = [_fmt(row["cells"].get(c, {}).get("balanced_accuracy"), True) if c in row["cells"] else "-"
+                 for c in CELLS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nΔ: baseline minus `{reference}`, paired over the same subjects (sign-flip p).\n"

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import ablation  # noqa: E402
+from ablation_cells import baseline_table  # noqa: E402
 
 from helpers.models import small_config  # noqa: E402
 from samba_core import Samba  # noqa: E402
@@ -54,7 +55,9 @@ STUB = """import json, sys
 a = sys.argv
 root, task = a[a.index('--fold-bases') + 1], a[a.index('--task') + 1]
 calibrate = '--calibration-folds' not in a or a[a.index('--calibration-folds') + 1] != '0'
-assert '--samba-only' in a and a[a.index('--folds') + 1] == '2'
+baselines = '--samba-only' not in a
+assert a[a.index('--folds') + 1] == '2' and not (baselines and not calibrate and task == 'mi')
+open(root + '/calls.txt', 'a').write(task + (' baselines' if baselines else '') + '\\n')
 shift = 0.1 if 'saie' in root else 0.0
 shift += 0.02 if root.endswith('seed1') else 0.0
 def m(v):
@@ -66,8 +69,12 @@ for i, s in enumerate(['S001', 'S002', 'S003', 'S004']):
         methods['zero_calibration_samba'] = m(0.5 + 0.01 * i + shift)
         if calibrate:
             methods['calibrated_samba'] = m(0.6 + 0.01 * i + shift)
+        if baselines:
+            methods.update(csp_lda=m(0.7 + 0.01 * i), ts_lr=m(0.72 + 0.01 * i), recentred_ts_lr=m(0.65))
     else:
         methods['cross_subject_samba'] = m(0.7 + 0.01 * i + shift)
+        if baselines:
+            methods['recentred_ts_lr'] = m(0.8 + 0.02 * i)
     subjects[s] = {'methods': methods}
 print('scored', root)
 print(json.dumps({'subjects': subjects}))
@@ -88,7 +95,7 @@ def _args(root, stub, **kw):
     import argparse
 
     defaults = dict(fold_bases=root, protocol=stub, protocol_args="", protocol_timeout=60, reference="default",
-                    tasks=["mi", "distraction"], calibrated_seeds=1, rerun=False)
+                    tasks=["mi", "distraction"], calibrated_seeds=1, rerun=False, baselines=False)
     return argparse.Namespace(**{**defaults, **kw})
 
 
@@ -129,3 +136,25 @@ def test_protocol_runs_per_seed_and_task_and_cells_compare_with_the_reference(tm
     assert "| saie | 1,000 / 800 | 0.500 / 1.250 | 0.125 / 0.250 | 100 (100-101) | 0.900 | 0.625 [" in table
     assert "| paper | 1,000 / 800 | 0.500 / 1.250 | not implemented (ONNX) |" in table
     assert "Δ+0.100" in table and "not measured" in table
+
+
+def test_classic_baselines_run_once_on_the_reference_folds_and_compare_with_it(tmp_path):
+    stub = tmp_path / "protocol.py"
+    stub.write_text(STUB)
+    root = tmp_path / "bases"
+    _bases(root, "default", [0, 1])
+    _bases(root, "saie", [0])
+    args = _args(root, stub, baselines=True, calibrated_seeds=0)  # baselines calibrate MI even then
+    rows = ablation.measured_rows(args, ["default", "saie"])
+    baselines = ablation.baseline_rows(args, rows["default"]["cells"])
+    calls = {p.parent.name + "/" + p.parent.parent.name: p.read_text().split("\n")[:-1] for p in root.rglob("calls.txt")}
+    assert calls == {"seed0/default": ["mi baselines", "distraction baselines"], "seed1/default": ["mi", "distraction"],
+                     "seed0/saie": ["mi", "distraction"]}  # once, on the reference's first seed; read back after
+    assert set(baselines) == {"CSP+LDA", "TS+LR", "recentred TS+LR"}
+    csp = baselines["CSP+LDA"]["cells"]
+    assert set(csp) == {"MI calibrated"}  # a cell only where the method applies
+    assert csp["MI calibrated"]["balanced_accuracy"]["interval"]["mean"] == pytest.approx(0.715)
+    recentred = baselines["recentred TS+LR"]["cells"]["EEGMAT cross-subject"]["balanced_accuracy"]
+    assert recentred["versus_reference"]["mean_difference"] == pytest.approx(0.83 - 0.725)  # baseline - reference
+    table = baseline_table(baselines, "default")
+    assert "| CSP+LDA | - | 0.715 [" in table and "| recentred TS+LR | 0.650 [" in table and "Δ+0.105" in table
