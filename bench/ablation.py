@@ -228,6 +228,13 @@ def main() -> None:
     ap.add_argument("--markdown", type=Path, help="write the markdown tables here")
     ap.add_argument("--out", type=Path, help="also write the JSON result here")
     args = ap.parse_args()
+    if args.fold_bases is not None and not args.fold_bases.is_dir():
+        ap.error(f"--fold-bases {args.fold_bases} is not a folder: pass the ROOT that bench/gpu_ablation_run.sh train wrote")
+    if args.model_config is not None and not args.model_config.is_file():
+        ap.error(f"--model-config {args.model_config} not found: a JSON file of SambaConfig fields")
+    for flag in ("calibrated_seeds", "smoke_steps", "latency_steps", "latency_channels", "smoke_subjects"):
+        if getattr(args, flag) < (0 if flag == "calibrated_seeds" else 1):
+            ap.error(f"--{flag.replace('_', '-')} must be >= {0 if flag == 'calibrated_seeds' else 1}, got {getattr(args, flag)}")
     torch.set_num_threads(1)
     base = SambaConfig.from_dict(json.loads(args.model_config.read_text())) if args.model_config else SambaConfig()
     names = [args.reference, *[n for n in args.variants if n != args.reference]]
@@ -235,6 +242,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="samba-ablation-") as tmp:
         work = Path(tmp)
         measured = {} if args.smoke else measured_rows(args, names)
+        for name in [n for n in names if "missing" in measured.get(n, {})]:
+            if name == args.reference:
+                ap.error(f"{measured[name]['missing']}: the reference must be there; train the fold bases with "
+                         "bench/gpu_ablation_run.sh train CORPUS ROOT (ROOT/<variant>/seed<s>/fold<j>.samba)")
+            print(f"warning: {measured[name]['missing']}: its row is left empty", file=sys.stderr)
         corpus_dir = smoke_corpus(args, work) if args.smoke else None
         for name in names:
             config, masking = variant_configs(name, base)

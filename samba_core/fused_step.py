@@ -97,8 +97,8 @@ def check_supported(model: Samba) -> None:
             problems.append(f"head {name!r} layout")
     if problems:
         raise UnsupportedModelError(
-            "the fused step does not implement " + "; ".join(problems)
-            + ": use backend='onnx' (generic) or extend samba_core/fused_step.py"
+            "the fused step does not implement " + "; ".join(dict.fromkeys(problems))  # each once
+            + ": use backend='onnx' (samba-live --backend onnx; generic) or extend samba_core/fused_step.py"
         )
 
 

@@ -30,6 +30,8 @@ paper's terms as published are not masked).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import torch
@@ -73,8 +75,8 @@ class MaskingConfig:
                 raise ValueError(f"MaskingConfig.{what} must be one of {allowed}, got {value!r}")
         if self.visible_blocks < 1:
             raise ValueError(f"visible_blocks must be >= 1, got {self.visible_blocks}")
-        if self.spectral_weight < 0:
-            raise ValueError(f"spectral_weight must be >= 0, got {self.spectral_weight}")
+        if not 0 <= self.spectral_weight < math.inf:  # NaN fails too
+            raise ValueError(f"spectral_weight must be finite and >= 0, got {self.spectral_weight}")
 
     @classmethod
     def ours(cls) -> "MaskingConfig":

@@ -8,6 +8,8 @@ state of every head (pretraining trains none of them).
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,12 @@ from .corpus import Corpus
 def pretraining_provenance(corpus: Corpus, crops: CropConfig, seed: int, summary: dict[str, Any]) -> dict[str, Any]:
     """Provenance section of a pretrained checkpoint, from the run's ``summary.json`` content."""
     manifest = corpus.manifest
+    bidirectional = summary.get("model_config", {}).get("decoder_direction") == "bidirectional"
     return {
         "pretraining": {
-            "objective": "TSRM masked reconstruction (causal: forecasting hidden spans)",
+            "objective": "TSRM masked reconstruction (" + ("bidirectional pretraining decoder: in-filling hidden spans"
+                                                          if bidirectional else "causal: forecasting hidden spans") + ")",
+            "masking": dataclasses.asdict(crops.masking),
             "steps": summary["steps_done"], "global_batch": crops.batch_size, "context_s": crops.context_s,
             "seed": seed, "precision": summary["precision"], "world_size": summary["world_size"],
             "device": summary["device"], "mamba_ssm_kernels": summary["mamba_ssm_kernels"], "final": summary["final"],

@@ -141,10 +141,15 @@ class Pretrainer:
     # -- state ------------------------------------------------------------------------
     def _load_state(self) -> None:
         state = torch.load(self.out / STATE_FILE, map_location="cpu", weights_only=False)
-        if state["model_config"] != self.model_config.to_dict():
+        if SambaConfig.from_dict(state["model_config"]) != self.model_config:  # older states: our options
             raise ValueError(f"{self.out / STATE_FILE} was trained with another model configuration; "
                              "use a new out folder or the same --model-config")
-        if trajectory_settings(state["config"]) != trajectory_settings(self.config.to_dict()):
+        try:
+            stored = PretrainConfig.from_dict(state["config"]).to_dict()  # older states: our objective's missing fields
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.out / STATE_FILE} holds settings this version cannot read ({exc}): "
+                             "use a new out folder") from exc
+        if trajectory_settings(stored) != trajectory_settings(self.config.to_dict()):
             raise ValueError(f"{self.out / STATE_FILE} was trained with other settings "
                              f"({trajectory_settings(state['config'])}); resume with the same ones")
         self.model.load_state_dict(state["model"])

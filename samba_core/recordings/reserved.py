@@ -101,21 +101,38 @@ def subject_number(subject: int | str) -> int:
     return int(match.group(1))
 
 
-def subject_key(subject: int | str) -> str:
+def subject_key(subject: int | str | None) -> str | None:
     """One spelling of a subject id, for comparing ids that were written two ways: the id's letters in
     lower case without separators, then its trailing number without leading zeros. ``"S002"``,
-    ``"s2"``, ``"S 002"`` -> ``"s2"``; ``"Subject01"``, ``"subject-1"`` -> ``"subject1"``; an id without a
-    trailing number keeps its letters and digits (``"muse-visual-N170"`` -> ``"musevisualn170"``)."""
+    ``"s2"``, ``"S 002"`` -> ``"s2"``; ``"Subject01"``, ``"subject-1"`` -> ``"subject1"``; a bare
+    number (``2``, ``"002"``) -> ``"2"``; an id without a trailing number keeps its letters and digits
+    (``"muse-visual-N170"`` -> ``"musevisualn170"``). None for no id (None, empty, separators only)."""
+    if subject is None or isinstance(subject, float):
+        return None if subject is None or subject != subject or subject != int(subject) else str(int(subject))
     text = str(subject).strip()
-    match = re.search(r"(\d+)$", text)
+    match = re.search(r"([0-9]+)$", text)
     head = re.sub(r"[^0-9a-z]", "", (text[: match.start()] if match else text).lower())
-    return head + (str(int(match.group(1))) if match else "")
+    key = head + (str(int(match.group(1))) if match else "")
+    return key or None
 
 
 def shared_subjects(ids, others) -> list[str]:
-    """The ids among ``ids`` that name a subject of ``others`` however either spells it (:func:`subject_key`), sorted."""
-    keys = {subject_key(s) for s in others}
-    return sorted({str(s) for s in ids if subject_key(s) in keys})
+    """The ids among ``ids`` that name a subject of ``others`` however either spells it (:func:`subject_key`),
+    sorted. A bare number matches any id with that number (``2`` ~ ``"S002"``, ``"Subject02"``): it names no
+    dataset, and a caution is better shown once too often than missed. Ids without a key never match."""
+    ids, others = ([x] if isinstance(x, (str, int)) else x for x in (ids, others))
+    keys = {k for k in map(subject_key, others) if k is not None}
+    numbers = {re.search(r"[0-9]+$", k).group(0) for k in keys if re.search(r"[0-9]+$", k)}
+    bare = {k for k in keys if k.isdigit()}
+
+    def seen(s) -> bool:
+        k = subject_key(s)
+        if k is None:
+            return False
+        number = re.search(r"[0-9]+$", k)
+        return k in keys or (k.isdigit() and k in numbers) or (number is not None and number.group(0) in bare)
+
+    return sorted({str(s) for s in ids if seen(s)})
 
 
 def _numbers(text: str) -> set[int]:

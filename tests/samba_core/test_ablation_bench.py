@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -158,3 +159,19 @@ def test_classic_baselines_run_once_on_the_reference_folds_and_compare_with_it(t
     assert recentred["versus_reference"]["mean_difference"] == pytest.approx(0.83 - 0.725)  # baseline - reference
     table = baseline_table(baselines, "default")
     assert "| CSP+LDA | - | 0.715 [" in table and "| recentred TS+LR | 0.650 [" in table and "Δ+0.105" in table
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fold-bases", "{tmp}/absent"], "is not a folder"),
+    (["--fold-bases", "{tmp}"], "no fold bases under .*the reference must be there"),
+    (["--smoke", "--smoke-steps", "0"], "--smoke-steps must be >= 1"),
+    (["--smoke", "--latency-steps", "0"], "--latency-steps must be >= 1"),
+    (["--smoke", "--model-config", "{tmp}/absent.json"], "--model-config .* not found"),
+    (["--fold-bases", "{tmp}", "--calibrated-seeds", "-1"], "--calibrated-seeds must be >= 0"),
+])
+def test_bad_command_lines_name_the_problem(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["ablation.py", *[a.format(tmp=tmp_path) for a in argv]])
+    with pytest.raises(SystemExit) as stop:
+        ablation.main()
+    assert stop.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -172,8 +172,10 @@ def test_the_fused_step_runs_our_network_and_saie_whatever_the_defaults(options)
 
 @pytest.mark.parametrize("option, value", [("differential_form", "paper"), ("differential_stages", ("bottleneck",))])
 def test_the_fused_step_refuses_the_papers_network_by_name(option, value):
-    with pytest.raises(UnsupportedModelError, match=f"{option}=.*backend='onnx'"):
+    with pytest.raises(UnsupportedModelError, match=f"{option}=.*backend='onnx' \\(samba-live --backend onnx") as refused:
         check_supported(Samba(small_config(**{option: value})))
+    parts = str(refused.value).split(": use")[0].split("; ")
+    assert len(parts) == len(set(parts))  # each problem named once
 
 
 # -- SAIE -----------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ def test_bad_masking_config():
         MaskingConfig(ratio=1.5)
     with pytest.raises(ValueError, match="span_s"):
         MaskingConfig(span_s=(1.0, 0.5))
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="spectral_weight must be finite"):
+            MaskingConfig(spectral_weight=bad)
 
 
 def test_training_states_without_masking_fields_resume_with_our_objective():

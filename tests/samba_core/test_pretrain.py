@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -197,7 +198,13 @@ def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(co
 
     assert main([*common, "--out", str(split), "--stop-after", "5"]) == 0
     assert len(_rows(split / "metrics.csv")) == 5
-    assert main([*common, "--out", str(split), "--resume"]) == 0
+    state = torch.load(split / "state.pt", weights_only=False)  # as written before the fidelity options existed
+    for key in ("scheme", "visible_blocks", "loss", "region"):
+        del state["config"]["crops"]["masking"][key]
+    for key in ("spatial", "virtual_sites", "saie_hidden", "differential_stages", "differential_form", "decoder_direction"):
+        del state["model_config"][key]
+    torch.save(state, split / "state.pt")
+    assert main([*common, "--out", str(split), "--resume"]) == 0  # an older state is ours, and resumes
     assert _rows(split / "metrics.csv") == [
         {**r, "samples_per_s": s["samples_per_s"], "elapsed_s": s["elapsed_s"]}
         for r, s in zip(rows, _rows(split / "metrics.csv"))
@@ -211,6 +218,8 @@ def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(co
     assert PreprocessConfig.from_dict(meta.preprocessing) == PreprocessConfig()
     assert meta.classes == {"mi": ["left", "right"], "distraction": ["attentive", "distracted"]}
     assert meta.provenance["pretraining"]["steps"] == 8
+    assert meta.provenance["pretraining"]["masking"] == dataclasses.asdict(MaskingConfig())  # the objective it had
+    assert "causal: forecasting" in meta.provenance["pretraining"]["objective"]
     assert meta.provenance["corpus"]["recording_names"] == ["cap10_raw", "cap6_raw"]
     assert meta.provenance["corpus"]["rejected"][0]["name"] == "broken_raw"
     assert "untrained" in meta.provenance["heads"]["distraction"]
@@ -229,6 +238,9 @@ def test_paper_objective_and_options_train_and_export_a_streamable_encoder(corpu
     assert saved["config"]["crops"]["masking"]["scheme"] == "visible-blocks"
     loaded = load_checkpoint(out / "samba-base.samba")
     assert loaded.config.decoder_direction == "bidirectional" and loaded.config.spatial == "virtual-sites"
+    pretraining = loaded.metadata.provenance["pretraining"]
+    assert pretraining["masking"] == dataclasses.asdict(MaskingConfig.paper())
+    assert "bidirectional pretraining decoder" in pretraining["objective"]
     coords = np.array([[0.05, 0.0, 0.07], [-0.05, 0.0, 0.07], [0.0, 0.06, 0.07]], dtype=np.float32)
     StreamingSession(loaded.model, coords, backend="torch").push(np.zeros((3, 40), np.float32))
     with pytest.raises(ValueError, match="cannot stream"):

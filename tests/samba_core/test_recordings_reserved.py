@@ -106,11 +106,19 @@ def test_the_shared_data_readme_reserves_no_subject_present(shared_data):
 @pytest.mark.parametrize(("a", "b", "same"), [
     ("S002", "s2", True), ("S002", "S 002", True), ("Subject01", "subject-1", True), ("sub_07", "SUB07", True),
     ("S002", "S020", False), ("S002", "Subject02", False), ("muse-visual-N170-subject1", "muse-visual-n170-subject01", True),
-    ("muse-visual-N170", "muse-visual-n170", True), ("S002", "2", False),
+    ("muse-visual-N170", "muse-visual-n170", True),
 ])
 def test_subject_ids_written_two_ways_compare_equal(a, b, same):
     assert (subject_key(a) == subject_key(b)) == same
     assert shared_subjects([a], [b]) == ([a] if same else [])
+
+
+def test_bare_numbers_match_any_dataset_and_empty_ids_match_nothing():
+    assert shared_subjects(["S002"], [2]) == ["S002"] and shared_subjects([2, "3"], ["Subject02", "S003"]) == ["2", "3"]
+    assert shared_subjects(["S002"], [2.0]) == ["S002"] and subject_key(2.5) is None
+    assert shared_subjects(["", None, "-", "  "], ["", None, "-"]) == []
+    assert [subject_key(x) for x in ("", "  ", "-", None)] == [None] * 4
+    assert shared_subjects("S002", "s2") == ["S002"]  # one id, not its characters
 
 
 def test_shared_subjects_keeps_the_first_spelling_and_sorts():
