@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("mne_lsl").setLevel(logging.WARNING)
+    for noisy in ("mne_lsl", "numba"):  # -v is about this program; numba's compiler dumps bytecode at DEBUG
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if not args.verbose:
         quiet_liblsl()
     try:

@@ -13,6 +13,7 @@ filters (decoding resumed after every channel had been unusable).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -136,7 +137,16 @@ class DecodingChain:
                 "cannot decode; calibrate it for the user first (samba-calibrate, or the Calibration tab)"
             )
         self._report_heads()
-        session = StreamingSession(checkpoint.model, self.montage.coords[eeg], backend=decoding.backend)
+        with warnings.catch_warnings(record=True) as caught:  # a fallback is the user's news, not a traceback line
+            warnings.simplefilter("always", RuntimeWarning)
+            session = StreamingSession(checkpoint.model, self.montage.coords[eeg], backend=decoding.backend)
+        for w in caught:
+            if issubclass(w.category, RuntimeWarning):
+                self.notices.post("warning", "decoding", str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.notices.post("info", "decoding", f"decoding step: {session.backend}"
+                          + ("" if session.backend == decoding.backend else f" (asked for {decoding.backend})"))
         self.model_rate = float(checkpoint.config.sample_rate)
         self.decoder = Decoder(session, decoding, self.model_rate, self.heads.decoded)
         self.clock = SampleClock(int(CLOCK_SECONDS * layout.physical_rate) + 4 * session.hop)

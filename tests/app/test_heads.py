@@ -126,6 +126,31 @@ def test_an_untrained_head_is_neither_published_nor_decided(tmp_path):
     assert "distraction" in " ".join(n.message for n in pipeline.notices.history("heads"))
 
 
+@pytest.mark.parametrize(("options", "backend"), [({}, "fused"), ({"spatial": "virtual-sites"}, "fused"),
+                                               ({"differential_form": "paper"}, "onnx")])
+def test_the_decoding_step_in_use_is_said_and_a_fallback_is_a_notice(tmp_path, options, backend):
+    path = tmp_path / "m.samba"
+    torch.manual_seed(0)
+    save_checkpoint(path, Samba(small_config(**options)).eval(), CheckpointMetadata(
+        sample_rate=256.0, preprocessing=PreprocessConfig().to_dict(), classes=CLASSES,
+        provenance={"heads": {"mi": MI_REPORT, "distraction": UNTRAINED}}))
+    ckpt = load_checkpoint(path)
+    source = SyntheticEEGSource(unique_name("eeg"))
+    decisions: list = []
+    pipeline = LivePipeline(PipelineConfig(StreamSelector(name=source.name), ckpt.path, outlet_prefix=unique_name("out")),
+                            checkpoint=ckpt, on_decision=decisions.append)
+    try:
+        pipeline.start()
+        assert wait_until(lambda: len(decisions) >= 3)
+    finally:
+        pipeline.stop()
+        source.stop()
+    said = [(n.level, n.message) for n in pipeline.notices.history("decoding")]
+    assert ("info", f"decoding step: {backend}" + ("" if backend == "fused" else " (asked for fused)")) in said
+    fallback = [m for level, m in said if level == "warning"]
+    assert bool(fallback) == (backend == "onnx") and all("--backend onnx" in m for m in fallback)
+
+
 def test_a_checkpoint_without_any_trained_head_is_refused(tmp_path):
     ckpt = load_checkpoint(save(tmp_path / "m.samba", {"heads": {"mi": UNTRAINED, "distraction": UNTRAINED}}))
     source = SyntheticEEGSource(unique_name("eeg"))

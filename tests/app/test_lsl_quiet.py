@@ -31,3 +31,16 @@ def test_the_configuration_in_use_is_kept_and_the_log_level_added(configure):
 def test_a_configuration_with_its_own_log_level_is_left_alone(configure):
     applied, given = configure("[log]\nlevel = 2\n")
     assert not applied and not given
+
+
+def test_verbose_is_about_this_program_not_its_libraries(monkeypatch):
+    """-v turns on DEBUG, but numba's compiler (bytecode dumps) and mne-lsl stay at warnings."""
+    import logging
+
+    import app.cli as cli
+
+    monkeypatch.setattr(cli, "_list", lambda: 0)
+    monkeypatch.setattr(logging.getLogger("numba"), "level", logging.NOTSET)
+    assert cli.main(["-v", "--list-streams"]) == 0
+    assert logging.getLogger("numba").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("mne_lsl").getEffectiveLevel() == logging.WARNING
