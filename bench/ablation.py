@@ -80,7 +80,8 @@ SMOKE_MODEL = dict(spatial_channels=8, spatial_hidden=16, fourier_features=4, di
 def variant_configs(name: str, base: SambaConfig) -> tuple[SambaConfig, MaskingConfig]:
     """The variant's network and pretraining objective on top of ``base``."""
     overrides, masking = VARIANTS[name]
-    return replace(base, **{**OUR_OPTIONS, **overrides}), MaskingConfig.paper() if masking == "paper" else MaskingConfig.ours()
+    objective = MaskingConfig.paper() if masking == "paper" else MaskingConfig.ours()
+    return replace(base, **{**OUR_OPTIONS, **overrides}), objective
 
 
 #: Modules that only the reconstruction (pretraining) uses: never streamed, never exported.
@@ -232,9 +233,10 @@ def main() -> None:
         ap.error(f"--fold-bases {args.fold_bases} is not a folder: pass the ROOT that bench/gpu_ablation_run.sh train wrote")
     if args.model_config is not None and not args.model_config.is_file():
         ap.error(f"--model-config {args.model_config} not found: a JSON file of SambaConfig fields")
-    for flag in ("calibrated_seeds", "smoke_steps", "latency_steps", "latency_channels", "smoke_subjects"):
-        if getattr(args, flag) < (0 if flag == "calibrated_seeds" else 1):
-            ap.error(f"--{flag.replace('_', '-')} must be >= {0 if flag == 'calibrated_seeds' else 1}, got {getattr(args, flag)}")
+    least = {"calibrated_seeds": 0, "smoke_steps": 1, "latency_steps": 1, "latency_channels": 1, "smoke_subjects": 1}
+    for flag, low in least.items():
+        if getattr(args, flag) < low:
+            ap.error(f"--{flag.replace('_', '-')} must be >= {low}, got {getattr(args, flag)}")
     torch.set_num_threads(1)
     base = SambaConfig.from_dict(json.loads(args.model_config.read_text())) if args.model_config else SambaConfig()
     names = [args.reference, *[n for n in args.variants if n != args.reference]]

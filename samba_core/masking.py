@@ -31,7 +31,6 @@ paper's terms as published are not masked).
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import torch

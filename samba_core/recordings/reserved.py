@@ -107,13 +107,20 @@ def subject_key(subject: int | str | None) -> str | None:
     ``"s2"``, ``"S 002"`` -> ``"s2"``; ``"Subject01"``, ``"subject-1"`` -> ``"subject1"``; a bare
     number (``2``, ``"002"``) -> ``"2"``; an id without a trailing number keeps its letters and digits
     (``"muse-visual-N170"`` -> ``"musevisualn170"``). None for no id (None, empty, separators only)."""
-    if subject is None or isinstance(subject, float):
-        return None if subject is None or subject != subject or subject != int(subject) else str(int(subject))
+    if isinstance(subject, float):  # 2.0 is 2; NaN, inf and 2.5 name no subject
+        subject = int(subject) if subject.is_integer() else None
+    if subject is None:
+        return None
     text = str(subject).strip()
     match = re.search(r"([0-9]+)$", text)
     head = re.sub(r"[^0-9a-z]", "", (text[: match.start()] if match else text).lower())
     key = head + (str(int(match.group(1))) if match else "")
     return key or None
+
+
+def _trailing_digits(key: str) -> str:
+    match = re.search(r"[0-9]+$", key)
+    return match.group(0) if match else ""
 
 
 def shared_subjects(ids, others) -> list[str]:
@@ -122,15 +129,12 @@ def shared_subjects(ids, others) -> list[str]:
     dataset, and a caution is better shown once too often than missed. Ids without a key never match."""
     ids, others = ([x] if isinstance(x, (str, int)) else x for x in (ids, others))
     keys = {k for k in map(subject_key, others) if k is not None}
-    numbers = {re.search(r"[0-9]+$", k).group(0) for k in keys if re.search(r"[0-9]+$", k)}
+    numbers = {n for n in map(_trailing_digits, keys) if n}
     bare = {k for k in keys if k.isdigit()}
 
     def seen(s) -> bool:
         k = subject_key(s)
-        if k is None:
-            return False
-        number = re.search(r"[0-9]+$", k)
-        return k in keys or (k.isdigit() and k in numbers) or (number is not None and number.group(0) in bare)
+        return k is not None and (k in keys or (k.isdigit() and k in numbers) or _trailing_digits(k) in bare)
 
     return sorted({str(s) for s in ids if seen(s)})
 

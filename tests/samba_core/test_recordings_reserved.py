@@ -116,6 +116,7 @@ def test_subject_ids_written_two_ways_compare_equal(a, b, same):
 def test_bare_numbers_match_any_dataset_and_empty_ids_match_nothing():
     assert shared_subjects(["S002"], [2]) == ["S002"] and shared_subjects([2, "3"], ["Subject02", "S003"]) == ["2", "3"]
     assert shared_subjects(["S002"], [2.0]) == ["S002"] and subject_key(2.5) is None
+    assert subject_key(float("inf")) is None and subject_key(float("nan")) is None
     assert shared_subjects(["", None, "-", "  "], ["", None, "-"]) == []
     assert [subject_key(x) for x in ("", "  ", "-", None)] == [None] * 4
     assert shared_subjects("S002", "s2") == ["S002"]  # one id, not its characters
