@@ -235,11 +235,14 @@ def _finishing(record: Path | None):
 
     The stop finishes the recording; interrupting it would leave only the partial files.
     """
-    hint = (f"; if it cannot finish, the data stay in {record}.partial: samba-live --recover {record}.partial"
-            if record is not None else "")
+    if record is not None:
+        message = ("already stopping: finishing the recording first, please wait; if it cannot finish, the data "
+                   f"stay in {record}.partial: samba-live --recover {record}.partial")
+    else:
+        message = "already stopping: closing the stream and the outlets, please wait"
 
     def _refuse(*_):
-        log.warning("already stopping: finishing the recording first, please wait%s", hint)
+        log.warning(message)
 
     try:
         previous = signal.signal(signal.SIGINT, _refuse)

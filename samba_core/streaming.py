@@ -106,10 +106,12 @@ class StreamingSession:
             if self._runner is None:
                 self.backend = backend = "onnx"
         if backend == "onnx":
-            if onnx_path is None:
-                self._tmpdir = tempfile.TemporaryDirectory(prefix="samba-onnx-")
-                onnx_path = Path(self._tmpdir.name) / "step.onnx"
-            self._runner = OnnxStepRunner(export_step_onnx(model, onnx_path, n_channels=self.n_channels))
+            if onnx_path is not None:
+                self._runner = OnnxStepRunner(export_step_onnx(model, onnx_path, n_channels=self.n_channels))
+            else:  # the session holds the graph in memory: the file is not needed once it is loaded
+                with tempfile.TemporaryDirectory(prefix="samba-onnx-") as tmp:
+                    path = export_step_onnx(model, Path(tmp) / "step.onnx", n_channels=self.n_channels)
+                    self._runner = OnnxStepRunner(path)
         if self._runner is not None:
             self._runner.set_spatial_weights(self._weights_np)
         self.reset()

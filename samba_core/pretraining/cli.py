@@ -56,10 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=("bf16", "fp32"), default=run.precision, help="bf16 autocast on CUDA")
     train.add_argument("--seed", type=int, default=run.seed)
     objective = train.add_argument_group("masking objective (default: MaskingConfig(); --objective picks a preset)")
-    objective.add_argument("--objective", choices=("ours", "paper"),
+    preset = objective.add_mutually_exclusive_group()  # two presets named at once is an error, not "last wins"
+    preset.add_argument("--objective", choices=("ours", "paper"),
                            help="start from our TSRM (40%% hidden in 0.25-1 s spans, MSE + 0.1 log-spectrum L1) or the "
                                 "paper's (50%% hidden around 8 visible blocks, L1 + complex spectrum)")
-    objective.add_argument("--paper-objective", dest="objective", action="store_const", const="paper",
+    preset.add_argument("--paper-objective", dest="objective", action="store_const", const="paper",
                            help="the same as --objective paper")
     objective.add_argument("--mask-ratio", type=float, help="fraction hidden (ours 0.4, paper 0.5)")
     objective.add_argument("--span-s", type=float, nargs=2, metavar=("MIN", "MAX"), help="span lengths, scheme 'spans'")

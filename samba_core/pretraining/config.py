@@ -8,7 +8,7 @@ keep every setting that shapes the trajectory (:func:`trajectory_settings`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ..masking import OUR_MASKING, MaskingConfig
@@ -99,9 +99,18 @@ class PretrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
+        """Inverse of :meth:`to_dict`. Missing fields take the defaults, missing masking fields our
+        objective's (older states). Raises ``ValueError`` naming any unknown field."""
         d = dict(d)
         crops = dict(d.pop("crops", {}))
         masking = {**OUR_MASKING, **crops.pop("masking", {})}  # older states: our objective's missing fields
+        for kind, given in ((cls, d), (CropConfig, crops), (MaskingConfig, masking)):
+            unknown = sorted(set(given) - {f.name for f in fields(kind)} - {"crops", "masking"})
+            if unknown:
+                raise ValueError(
+                    f"unknown {kind.__name__} fields {unknown}: the training state was written by a newer "
+                    "samba-live; upgrade the package"
+                )
         if "span_s" in masking:
             masking["span_s"] = tuple(masking["span_s"])
         return cls(**d, crops=CropConfig(**crops, masking=MaskingConfig(**masking)))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,17 @@ def test_without_headless_the_gui_entry_point_gets_the_arguments(monkeypatch):
     monkeypatch.setitem(sys.modules, "app.gui", gui)
     assert cli.main(["--stream", "MyAmp"]) == cli.EXIT_OK
     assert seen == ["MyAmp"]
+
+
+@pytest.mark.parametrize("record", [None, Path("session.fif")])
+def test_second_ctrl_c_during_the_stop_says_what_it_waits_for(record, caplog):
+    """A second Ctrl-C while stopping is refused with a message about what is being finished: the
+    recording (and how to recover it) only when there is one."""
+    before = signal.getsignal(signal.SIGINT)
+    with caplog.at_level(logging.WARNING, logger="samba-live"), cli._finishing(record):
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    text = caplog.text
+    assert "already stopping" in text
+    assert ("recording" in text and "--recover session.fif.partial" in text) == (record is not None)
+    assert ("outlets" in text) == (record is None)
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is given back

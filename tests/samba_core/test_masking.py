@@ -67,6 +67,17 @@ def test_training_states_without_masking_fields_resume_with_our_objective():
     assert MaskingConfig.ours() != MaskingConfig.paper()
 
 
+@pytest.mark.parametrize("where", [(), ("crops",), ("crops", "masking")])
+def test_training_state_with_unknown_field_names_it(where):
+    state = PretrainConfig().to_dict()
+    level = state
+    for key in where:
+        level = level[key]
+    level["from_the_future"] = 1
+    with pytest.raises(ValueError, match=r"unknown \w+Config fields \['from_the_future'\].*upgrade"):
+        PretrainConfig.from_dict(state)
+
+
 def test_loss_counts_only_hidden_spans_and_real_channels():
     target = torch.randn(1, 3, 100) * 20
     recon = target.clone()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pytest
 import torch
@@ -79,6 +81,16 @@ def test_stream_equals_offline_for_every_chunking(name, backend):
 def test_fused_is_the_default_backend():
     session = StreamingSession(Samba(CFG).eval(), random_montage(4))
     assert session.backend == DEFAULT_BACKEND == BACKENDS[0] == "fused"
+
+
+def test_onnx_session_leaves_no_temporary_files(tmp_path, monkeypatch):
+    """The exported step is loaded into memory and its temporary folder removed at once (nothing left
+    for the interpreter to clean up implicitly, with a ResourceWarning, at exit)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    session = StreamingSession(Samba(CFG).eval(), random_montage(4), backend="onnx")
+    assert list(tmp_path.iterdir()) == []
+    out = session.push(np.zeros((4, 2 * CFG.hop), np.float32))  # still runs without the file
+    assert np.isfinite(out.logits["mi"]).all()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
