@@ -161,13 +161,16 @@ def smoke_pretrain(config: SambaConfig, masking: MaskingConfig, corpus_dir: Path
             "val_nmse": [float(val.get("val_nmse", np.nan))]}
 
 
-def measured_rows(args: argparse.Namespace, names: list[str]) -> dict[str, dict]:
-    """Pretraining and protocol cells of every variant found under ``--fold-bases`` (the reference first)."""
+def measured_rows(args: argparse.Namespace, names: list[str]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Pretraining and protocol cells of every variant found under ``--fold-bases`` (the reference first),
+    and ``{task: protocol result}`` of the run that also holds the classic baselines (the reference's
+    first seed; empty without ``args.baselines``)."""
     from ablation_cells import pretraining, summarise, task_result, variant_scores
 
     extra = shlex.split(args.protocol_args)
     scores: dict[str, dict] = {}
     out: dict[str, dict] = {}
+    baseline_runs: dict[str, dict] = {}
     for name in names:
         seeds = seed_folders(args.fold_bases / name)
         if not seeds:
@@ -179,26 +182,23 @@ def measured_rows(args: argparse.Namespace, names: list[str]) -> dict[str, dict]
             baselines = args.baselines and name == args.reference and i == 0  # once, on the same folds
             results[seed_dir.name] = {task: task_result(args.protocol, seed_dir, task, calibrate, extra, args.rerun,
                                                         args.protocol_timeout, baselines) for task in args.tasks}
+            if baselines:
+                baseline_runs = results[seed_dir.name]
             print(f"{name} {seed_dir.name}: scored", file=sys.stderr)
         scores[name] = variant_scores(results)
         out[name] = {"seeds": [p.name for p in seeds], "pretraining": pretraining(seeds)}
     reference = scores.get(args.reference)
     for name, cells in scores.items():
         out[name]["cells"] = summarise(cells, None if name == args.reference else reference)
-    return out
+    return out, baseline_runs
 
 
-def baseline_rows(args: argparse.Namespace, reference_cells: dict) -> dict[str, dict]:
-    """CSP+LDA, TS+LR and recentred TS+LR from the reference variant's first seed run (its protocol ran
-    them on the same subject folds), each compared with the reference over the same subjects."""
-    from ablation_cells import baseline_cells, summarise, task_result
+def baseline_rows(baseline_runs: dict[str, dict], reference_cells: dict) -> dict[str, dict]:
+    """CSP+LDA, TS+LR and recentred TS+LR from ``{task: protocol result}`` of the reference's first seed
+    (its protocol ran them on the same subject folds), each compared with the reference over the same subjects."""
+    from ablation_cells import baseline_cells, summarise
 
-    seeds = seed_folders(args.fold_bases / args.reference)
-    if not seeds:
-        return {}
-    by_task = {task: task_result(args.protocol, seeds[0], task, args.calibrated_seeds > 0, shlex.split(args.protocol_args),
-                                 False, args.protocol_timeout, baselines=True) for task in args.tasks}
-    return {row: {"cells": summarise(cells, reference_cells)} for row, cells in baseline_cells(by_task).items()}
+    return {row: {"cells": summarise(cells, reference_cells)} for row, cells in baseline_cells(baseline_runs).items()}
 
 
 def main() -> None:
@@ -243,7 +243,7 @@ def main() -> None:
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="samba-ablation-") as tmp:
         work = Path(tmp)
-        measured = {} if args.smoke else measured_rows(args, names)
+        measured, baseline_runs = ({}, {}) if args.smoke else measured_rows(args, names)
         for name in [n for n in names if "missing" in measured.get(n, {})]:
             if name == args.reference:
                 ap.error(f"{measured[name]['missing']}: the reference must be there; train the fold bases with "
@@ -271,7 +271,7 @@ def main() -> None:
             print(f"{name}: {row['parameters']['all']:,} parameters, ONNX step p99 {row['onnx_step_ms']['p99_ms']:.3f} ms",
                   file=sys.stderr)
     table = markdown_tables(rows, args.reference)
-    baselines = {} if args.smoke or not args.baselines else baseline_rows(args, rows[args.reference].get("cells", {}))
+    baselines = baseline_rows(baseline_runs, rows[args.reference].get("cells", {})) if baseline_runs else {}
     if baselines:
         table += "\n" + baseline_table(baselines, args.reference)
     print(table)

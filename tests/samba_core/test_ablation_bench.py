@@ -106,7 +106,8 @@ def test_protocol_runs_per_seed_and_task_and_cells_compare_with_the_reference(tm
     root = tmp_path / "bases"
     _bases(root, "default", [0, 1])
     _bases(root, "saie", [0, 1])
-    rows = ablation.measured_rows(_args(root, stub), ["default", "saie", "paper"])
+    rows, baseline_runs = ablation.measured_rows(_args(root, stub), ["default", "saie", "paper"])
+    assert baseline_runs == {}  # not asked for
     assert "missing" in rows["paper"]
     saie, default = rows["saie"]["cells"], rows["default"]["cells"]
     zero = saie["MI zero-calibration"]["balanced_accuracy"]
@@ -121,7 +122,7 @@ def test_protocol_runs_per_seed_and_task_and_cells_compare_with_the_reference(tm
     assert (root / "saie" / "seed1" / "distraction.json").is_file()
 
     stub.write_text("import sys; sys.exit('protocol broken')\n")  # the kept results are read again ...
-    again = ablation.measured_rows(_args(root, stub), ["default", "saie"])
+    again, _ = ablation.measured_rows(_args(root, stub), ["default", "saie"])
     assert again["saie"]["cells"] == saie
     with pytest.raises(RuntimeError, match="protocol broken"):  # ... unless asked to run again,
         ablation.measured_rows(_args(root, stub, rerun=True), ["default"])
@@ -146,8 +147,8 @@ def test_classic_baselines_run_once_on_the_reference_folds_and_compare_with_it(t
     _bases(root, "default", [0, 1])
     _bases(root, "saie", [0])
     args = _args(root, stub, baselines=True, calibrated_seeds=0)  # baselines calibrate MI even then
-    rows = ablation.measured_rows(args, ["default", "saie"])
-    baselines = ablation.baseline_rows(args, rows["default"]["cells"])
+    rows, baseline_runs = ablation.measured_rows(args, ["default", "saie"])
+    baselines = ablation.baseline_rows(baseline_runs, rows["default"]["cells"])
     calls = {p.parent.name + "/" + p.parent.parent.name: p.read_text().split("\n")[:-1] for p in root.rglob("calls.txt")}
     assert calls == {"seed0/default": ["mi baselines", "distraction baselines"], "seed1/default": ["mi", "distraction"],
                      "seed0/saie": ["mi", "distraction"]}  # once, on the reference's first seed; read back after
