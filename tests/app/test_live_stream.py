@@ -60,9 +60,11 @@ def test_decisions_are_stamped_with_the_newest_input_sample_at_1khz(sources, pip
     sample_time = np.array([d.sample_time for d in seg0])
     # model rate 256 Hz from 1 kHz: model sample k used input samples up to k * 1000 // 256.
     np.testing.assert_array_equal(sample_index, model_index * 125 // 32)
-    # Input sample i of the segment was stamped t0 + (first + i) / 1000 by the source, for one integer `first`.
+    # Input sample i of the segment was stamped t0 + (first + i) / 1000 by the source, for one integer `first`:
+    # exactly one offset for all decisions; off an integer only by liblsl's time-correction estimate, which
+    # shifts every stamp alike (tens of µs on a loaded loopback; an off-by-one sample would be 1.0 here).
     first = (sample_time - source.t0) * 1000.0 - sample_index
-    assert np.ptp(first) < 0.05 and abs(first[0] - round(first[0])) < 0.05
+    assert np.ptp(first) < 0.05 and abs(first[0] - round(first[0])) < 0.25
     latency = np.array([d.latency_s for d in seg0])
     assert (latency > 0).all()
     probs = np.stack([d.probs["mi"] for d in seg0])
