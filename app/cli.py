@@ -200,24 +200,22 @@ def run_headless(args: argparse.Namespace) -> int:
         return _run_paradigm(args, config, player)
     pipeline = LivePipeline(config, on_decision=_log_decision,
                             source_end=(lambda: player.samples_sent) if player is not None and not args.loop else None)
-    stop_requested, previous_handler = _install_sigterm()
-    try:
-        if player is not None:
-            player.start()
-        pipeline.start()
-        if player is not None:
-            player.release()
-        log.log(logging.INFO if args.verbose else logging.DEBUG, "%s", pipeline.snapshot().montage_report)
-        _supervise(pipeline, args, stop_requested)
-    except KeyboardInterrupt:
-        log.info("interrupted; stopping cleanly (the recording is being finished: wait for it)")
-    finally:
-        with _finishing(args.record):
-            pipeline.stop()
-            if player is not None:
-                player.stop()
-        if previous_handler is not None:
-            signal.signal(signal.SIGTERM, previous_handler)
+    stop_requested: list[int] = []  # the signals that asked for the clean stop, polled by _supervise
+    with contextlib.ExitStack() as handlers:  # the handlers below are given back after the clean stop
+        handlers.enter_context(_stop_on(signal.SIGTERM, stop_requested))
+        try:
+            _start(pipeline, player, args)
+            # From here Ctrl-C only asks for the clean stop: a KeyboardInterrupt raised wherever the main thread is
+            # (e.g. inside a lock) could hang the stop. _finishing takes SIGINT over from this handler, no gap.
+            handlers.enter_context(_stop_on(signal.SIGINT, stop_requested))
+            _supervise(pipeline, args, stop_requested)
+        except KeyboardInterrupt:  # during the start-up, where Ctrl-C still interrupts at once
+            _log_stop(signal.SIGINT, args.record)
+        finally:
+            with _finishing(args.record):
+                pipeline.stop()
+                if player is not None:
+                    player.stop()
     if args.record_bids is not None and pipeline.recording is not None:
         path = write_session_bids(pipeline.recording.path, args.record_bids, args.bids_subject,
                                   line_freq=config.mains_hz or None)
@@ -244,15 +242,8 @@ def _finishing(record: Path | None):
     def _refuse(*_):
         log.warning(message)
 
-    try:
-        previous = signal.signal(signal.SIGINT, _refuse)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
+    with _handling(signal.SIGINT, _refuse):
         yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _final_summary(pipeline: LivePipeline, player: ReplayPlayer | None) -> None:
@@ -297,7 +288,19 @@ def _run_paradigm(args: argparse.Namespace, config: PipelineConfig, player: Repl
     return EXIT_OK
 
 
-def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None:
+def _start(pipeline: LivePipeline, player: ReplayPlayer | None, args: argparse.Namespace) -> None:
+    """Start the replay (held), the pipeline, then let the replay play; log the montage (at INFO with -v)."""
+    if player is not None:
+        player.start()
+    pipeline.start()
+    if player is not None:
+        player.release()
+    log.log(logging.INFO if args.verbose else logging.DEBUG, "%s", pipeline.snapshot().montage_report)
+
+
+def _supervise(pipeline: LivePipeline, args, stop_requested: list[int]) -> None:
+    """Log the counts every --stats-every s until the pipeline stops, --duration passes or a signal number
+    lands in ``stop_requested`` (see :func:`_stop_on`; the signal is logged)."""
     started = time.monotonic()
     next_stats = started + args.stats_every
     while pipeline.running and not stop_requested:
@@ -309,6 +312,15 @@ def _supervise(pipeline: LivePipeline, args, stop_requested: list[bool]) -> None
         if now >= next_stats:
             next_stats = now + args.stats_every
             log.info("%s", pipeline.counts_line(with_truth=True))
+    if stop_requested:
+        _log_stop(stop_requested[0], args.record)
+
+
+def _log_stop(signum: int, record: Path | None) -> None:
+    """Say which signal stops the run; with a recording, that finishing it takes a moment."""
+    reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
+    wait = " (the recording is being finished: wait for it)" if record is not None else ""
+    log.info("%s; stopping cleanly%s", reason, wait)
 
 
 def _log_decision(d: Decision) -> None:
@@ -317,17 +329,27 @@ def _log_decision(d: Decision) -> None:
         log.info("decision %-24s p=%.2f  latency %.1f ms", marker, p, d.latency_s * 1e3)
 
 
-def _install_sigterm():
-    """SIGTERM stops cleanly like Ctrl-C (the recording is finished, nothing is lost).
+def _stop_on(signum: int, flag: list[int]) -> contextlib.AbstractContextManager:
+    """While inside, ``signum`` (SIGINT, SIGTERM) only appends its number to ``flag``, which
+    :func:`_supervise` polls: the run stops cleanly and the recording is finished, nothing is lost."""
+    return _handling(signum, lambda number, _frame: flag.append(number))
 
-    Returns the flag list (non-empty once SIGTERM arrived) and the handler to restore.
+
+@contextlib.contextmanager
+def _handling(signum: int, handler):
+    """While inside, ``handler(signum, frame)`` handles ``signum``; the previous handler is given back after.
+
+    Outside the main thread, where Python cannot set handlers, the current one stays.
     """
-    flag: list[bool] = []
     try:
-        previous = signal.signal(signal.SIGTERM, lambda *_: flag.append(True))
-    except ValueError:  # not in the main thread (e.g. called from a test thread): Ctrl-C only
+        previous = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
         previous = None
-    return flag, previous
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: set outside Python, cannot be given back
+            signal.signal(signum, previous)
 
 
 if __name__ == "__main__":

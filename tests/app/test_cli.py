@@ -81,3 +81,28 @@ def test_second_ctrl_c_during_the_stop_says_what_it_waits_for(record, caplog):
     assert ("recording" in text and "--recover session.fif.partial" in text) == (record is not None)
     assert ("outlets" in text) == (record is None)
     assert signal.getsignal(signal.SIGINT) is before  # the handler is given back
+
+
+class _Running:
+    """The one part of a LivePipeline that _supervise reads before a stop is asked for."""
+
+    running = True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("record", [None, Path("session.fif")])
+def test_while_supervising_a_signal_only_asks_for_the_clean_stop(signum, record, caplog):
+    """Ctrl-C (and SIGTERM) while the pipeline runs set the stop flag instead of raising KeyboardInterrupt
+    wherever the main thread is; the loop then says which signal stops it, and speaks of the recording
+    only when there is one. The previous handler is given back."""
+    before = signal.getsignal(signum)
+    stop_requested: list[int] = []
+    args = cli.build_parser().parse_args(["--headless"] + ([] if record is None else ["--record", str(record)]))
+    with caplog.at_level(logging.INFO, logger="samba-live"), cli._stop_on(signum, stop_requested):
+        signal.getsignal(signum)(signum, None)  # what Python runs when the signal arrives: no exception
+        assert stop_requested == [signum]
+        cli._supervise(_Running(), args, stop_requested)  # returns at once: the flag is set
+    reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else "SIGTERM"
+    assert f"{reason}; stopping cleanly" in caplog.text
+    assert ("the recording is being finished" in caplog.text) == (record is not None)
+    assert signal.getsignal(signum) is before

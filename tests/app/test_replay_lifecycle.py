@@ -3,6 +3,7 @@ decisions scored against the file's cues, and a second Ctrl-C never loses the re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -64,32 +65,75 @@ def test_a_recorded_replay_holds_every_sample_and_ends_with_the_trial_accuracy(t
     assert len(trials) == 3
 
 
+@contextlib.contextmanager
+def headless_child(log_path: Path, *args: str):
+    """``samba-live --headless ARGS`` in its own process group, its stdout and stderr going to ``log_path``
+    (a file, not a pipe: nobody needs to drain it, and it can be read while the child runs); killed on
+    leaving if it still runs."""
+    with open(log_path, "wb") as log_file:  # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "--headless", *args], cwd=REPO, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def finish_child(proc: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> str:
+    """Wait up to ``timeout`` s for ``proc`` to exit and return its output; a hang fails the test with the
+    output so far (:func:`headless_child` then kills it)."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"samba-live did not exit within {timeout:g} s; its output:\n{log_path.read_text()}")
+    return log_path.read_text()
+
+
 def test_a_second_ctrl_c_during_the_clean_stop_keeps_the_recording(tmp_path, checkpoint_path):
     eeg = SyntheticEEGSource(unique_name("eeg"), rate=256.0)
     out = tmp_path / "interrupted.fif"
     partial = Path(str(out) + ".partial")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "--headless", "--stream", eeg.name, "--checkpoint", str(checkpoint_path),
-         "--record", str(out), "--outlet-prefix", unique_name("out")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True,
-    )
+    log_path = tmp_path / "samba-live.log"
     try:
-        assert wait_until(lambda: partial.exists() and partial.stat().st_size > 100_000, 60.0)
-        for _ in range(6):  # Ctrl-C, then impatient Ctrl-Cs to the whole group (as `timeout -s INT` sends)
-            os.killpg(proc.pid, signal.SIGINT)
-            if proc.poll() is not None:
-                break
-            wait_until(lambda: proc.poll() is not None, 0.05)
-        output, _ = proc.communicate(timeout=60)
+        with headless_child(log_path, "--stream", eeg.name, "--checkpoint", str(checkpoint_path), "--record", str(out),
+                            "--outlet-prefix", unique_name("out")) as proc:
+            recording = wait_until(lambda: partial.exists() and partial.stat().st_size > 100_000, 60.0)
+            assert recording, f"the recording did not grow; samba-live's output:\n{log_path.read_text()}"
+            for _ in range(6):  # Ctrl-C, then impatient Ctrl-Cs to the whole group (as `timeout -s INT` sends)
+                os.killpg(proc.pid, signal.SIGINT)
+                if proc.poll() is not None:
+                    break
+                wait_until(lambda: proc.poll() is not None, 0.05)
+            output = finish_child(proc, log_path)
     finally:
-        if proc.poll() is None:
-            proc.kill()
         eeg.stop()
     assert proc.returncode == cli.EXIT_OK, output
+    assert "interrupted (Ctrl-C); stopping cleanly (the recording is being finished: wait for it)" in output, output
     raw = mne.io.read_raw_fif(out, preload=True, verbose="error")
     assert raw.n_times > 256
-    assert not partial.exists()
-    assert "Traceback" not in output
+    assert not partial.exists(), output
+    assert "Traceback" not in output, output
+
+
+def test_one_ctrl_c_without_a_recording_stops_cleanly_and_speaks_of_no_recording(tmp_path, checkpoint_path):
+    eeg = SyntheticEEGSource(unique_name("eeg"), rate=256.0)
+    log_path = tmp_path / "samba-live.log"
+    try:
+        with headless_child(log_path, "--stream", eeg.name, "--checkpoint", str(checkpoint_path),
+                            "--outlet-prefix", unique_name("out"), "--stats-every", "0.2") as proc:
+            # A counts line comes from the supervising loop: the Ctrl-C handler is in place.
+            supervising = wait_until(lambda: " decisions, latency p50 " in log_path.read_text(), 60.0)
+            assert supervising, f"no counts line; samba-live's output:\n{log_path.read_text()}"
+            os.killpg(proc.pid, signal.SIGINT)
+            output = finish_child(proc, log_path)
+    finally:
+        eeg.stop()
+    assert proc.returncode == cli.EXIT_OK, output
+    assert "interrupted (Ctrl-C); stopping cleanly" in output, output
+    assert "recording" not in output.lower() and "already stopping" not in output, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
 
 
 def test_a_session_recorded_as_bids_reads_back_with_its_events(tmp_path, checkpoint_path):
