@@ -3,6 +3,7 @@
 #
 #   bench/gpu_ablation_run.sh smoke CORPUS OUT         # each variant a few steps at once: does it run, how fast
 #   bench/gpu_ablation_run.sh train CORPUS OUT STEPS   # every variant x seed x fold, pretrained concurrently
+#   bench/gpu_ablation_run.sh flags VARIANT...         # each variant's samba-pretrain flags, one line each
 #
 # SHIP_VARIANTS="objective-paper ..." adds to `train`, in the same processes, a candidate
 # shipped base per variant (the model card's recipe: the ship view, SHIP_STEPS steps of
@@ -20,6 +21,25 @@
 # Variables: VARIANTS, SEEDS, FOLDS, CONTEXT_S, BATCH, JOBS (smoke runs), PROCS, MAX_MINUTES,
 # SHIP_VARIANTS, SHIP_STEPS, SHIP_CONTEXT_S, SHIP_MAX_MINUTES.
 set -euo pipefail
+ours="--spatial cdse --differential-stages encoder bottleneck decoder --differential-form diff-transformer --decoder-direction causal"
+flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS, in CLI form): an objective, our network, its changes
+  case $1 in
+  default) echo "--objective ours $ours" ;;
+  saie) echo "--objective ours $ours --spatial virtual-sites" ;;
+  diff-bottleneck) echo "--objective ours $ours --differential-stages bottleneck" ;;
+  diff-paper) echo "--objective ours $ours --differential-stages bottleneck --differential-form paper" ;;
+  objective-paper) echo "--objective paper $ours" ;;
+  infill-paper) echo "--objective paper $ours --decoder-direction bidirectional" ;;
+  paper) echo "--objective paper $ours --decoder-direction bidirectional --spatial virtual-sites --differential-stages bottleneck --differential-form paper" ;;
+  *) echo "unknown variant $1" >&2; return 2 ;;
+  esac
+}
+if [ "${1:-}" = flags ]; then  # each named variant's flags, one line each (tests check them against bench/ablation.py)
+  shift
+  for v in "$@"; do flags "$v"; done
+  exit
+fi
+
 mode=$1 corpus=$2 out=$3 steps=${4:-150}
 VARIANTS=${VARIANTS:-"default saie diff-paper objective-paper infill-paper"}
 SEEDS=${SEEDS:-"0 1 2"}
@@ -37,21 +57,6 @@ export PYTHONUNBUFFERED=1
 here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-/tmp/samba-ablation}
 mkdir -p "$out" "$work"
-
-ours="--objective ours --spatial cdse --differential-stages encoder bottleneck decoder --differential-form diff-transformer --decoder-direction causal"
-flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS, in CLI form): ours, then its changes
-  echo -n "$ours "
-  case $1 in
-  default) ;;
-  saie) echo "--spatial virtual-sites" ;;
-  diff-bottleneck) echo "--differential-stages bottleneck" ;;
-  diff-paper) echo "--differential-stages bottleneck --differential-form paper" ;;
-  objective-paper) echo "--paper-objective" ;;
-  infill-paper) echo "--paper-objective --decoder-direction bidirectional" ;;
-  paper) echo "--paper-objective --decoder-direction bidirectional --spatial virtual-sites --differential-stages bottleneck --differential-form paper" ;;
-  *) echo "unknown variant $1" >&2; return 2 ;;
-  esac
-}
 
 run_line() {  # variant seed corpus-view run-folder steps: one `samba-pretrain train` command line, without `train`
   local v=$1 s=$2 view=$3 run=$4 n=$5
@@ -91,7 +96,7 @@ smoke)
   train_lines "$work/smoke.txt" smoke
   end=$(date +%s)
   echo "smoke: $JOBS runs x $steps steps in $((end - start)) s (compile included), $PROCS processes"
-  for v in $VARIANTS; do tail -n 2 "$work/smoke/$v/0/metrics.csv" 2>/dev/null | sed "s/^/$v: /"; done
+  for v in $VARIANTS; do { tail -n 2 "$work/smoke/$v/0/metrics.csv" 2>/dev/null || echo "no metrics"; } | sed "s/^/$v: /"; done
   cat "$work/failed" 2>/dev/null || true
   ;;
 train)
@@ -126,5 +131,5 @@ train)
   cat "$work/failed" 2>/dev/null || true
   ;;
 *)
-  echo "usage: $0 smoke|train CORPUS OUT [STEPS]" >&2; exit 2 ;;
+  echo "usage: $0 smoke|train CORPUS OUT [STEPS] | flags VARIANT..." >&2; exit 2 ;;
 esac

@@ -176,3 +176,29 @@ def test_bad_command_lines_name_the_problem(argv, message, tmp_path, monkeypatch
         ablation.main()
     assert stop.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+SCRIPT = Path(ablation.__file__).with_name("gpu_ablation_run.sh")
+
+
+@pytest.mark.parametrize("name", sorted(ablation.VARIANTS))
+def test_gpu_script_trains_each_variant_as_the_table_defines_it(name):
+    """The flags that bench/gpu_ablation_run.sh gives samba-pretrain parse, and build the network and
+    objective that bench/ablation.py's VARIANTS name for that variant, whatever the defaults are."""
+    import subprocess
+
+    from samba_core.config import SambaConfig
+    from samba_core.pretraining.cli import _model_config, _parser, pretrain_config
+
+    flags = subprocess.run(["bash", str(SCRIPT), "flags", name], capture_output=True, text=True, check=True).stdout
+    args = _parser().parse_args(["train", "--corpus", "c", "--out", "o", *flags.split()])
+    network, objective = ablation.variant_configs(name, SambaConfig())
+    assert _model_config(args) == network
+    assert pretrain_config(args).crops.masking == objective
+
+
+def test_gpu_script_refuses_an_unknown_variant():
+    import subprocess
+
+    done = subprocess.run(["bash", str(SCRIPT), "flags", "no-such-variant"], capture_output=True, text=True)
+    assert done.returncode == 2 and "unknown variant no-such-variant" in done.stderr
