@@ -262,20 +262,32 @@ def _run_paradigm(args: argparse.Namespace, config: PipelineConfig, player: Repl
         raise PipelineError("--record does not apply to --paradigm: each run is recorded in its own folder "
                             "under --data-dir")
     protocol = resolve_protocol(args.paradigm)
-    try:
-        if player is not None:
-            player.start()
-            player.release()
-        outcomes = run_protocol_runs(protocol, config, args.data_dir or default_data_dir(), runs=args.runs)
-    except ParadigmError as exc:
-        print(f"samba-live: error: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
-    except KeyboardInterrupt:
-        log.info("interrupted; the runs so far are kept in %s", args.data_dir or default_data_dir())
-        return EXIT_RUNTIME
-    finally:
-        if player is not None:
-            player.stop()
+    stop_requested: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        """The runner's waits are its safe points: a stop asked for by Ctrl-C or SIGTERM happens there."""
+        if stop_requested:
+            raise KeyboardInterrupt
+        time.sleep(seconds)
+
+    # Signals only ask for the stop (no KeyboardInterrupt inside a lock), and cannot interrupt the abort itself.
+    with _stop_on(signal.SIGINT, stop_requested), _stop_on(signal.SIGTERM, stop_requested):
+        try:
+            if player is not None:
+                player.start()
+                player.release()
+            outcomes = run_protocol_runs(protocol, config, args.data_dir or default_data_dir(), runs=args.runs,
+                                         sleep=sleep)
+        except ParadigmError as exc:
+            print(f"samba-live: error: {exc}", file=sys.stderr)
+            return EXIT_RUNTIME
+        except KeyboardInterrupt:
+            reason = _signal_name(stop_requested[0] if stop_requested else signal.SIGINT)
+            log.info("interrupted (%s); the runs so far are kept in %s", reason, args.data_dir or default_data_dir())
+            return EXIT_RUNTIME
+        finally:
+            if player is not None:
+                player.stop()
     for k, outcome in enumerate(outcomes, 1):
         where = outcome.result.run_dir
         print(f"run {k}: {outcome.score.summary()} [{where}]" if outcome.score else f"run {k}: session {where}")
@@ -318,9 +330,14 @@ def _supervise(pipeline: LivePipeline, args, stop_requested: list[int]) -> None:
 
 def _log_stop(signum: int, record: Path | None) -> None:
     """Say which signal stops the run; with a recording, that finishing it takes a moment."""
-    reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
+    reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else _signal_name(signum)
     wait = " (the recording is being finished: wait for it)" if record is not None else ""
     log.info("%s; stopping cleanly%s", reason, wait)
+
+
+def _signal_name(signum: int) -> str:
+    """"Ctrl-C" for SIGINT, else the signal's name (e.g. "SIGTERM")."""
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 def _log_decision(d: Decision) -> None:

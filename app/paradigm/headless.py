@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import time
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def run_protocol_runs(
     protocol: CueProtocol, config: PipelineConfig, data_dir: str | Path, *, runs: int = 1, seed: int | None = None,
     time_scale: float = 1.0, smoothing_s: float = DEFAULT_CURSOR_SMOOTHING_S, cue_stream: str = "samba-cues",
     connect_timeout_s: float = CONNECT_TIMEOUT_S, on_event: Callable[[TimerEvent], None] | None = None,
-    on_run: Callable[[int, RunOutcome], None] | None = None,
+    on_run: Callable[[int, RunOutcome], None] | None = None, sleep: Callable[[float], None] = time.sleep,
 ) -> list[RunOutcome]:
     """Record ``runs`` runs of ``protocol`` one after the other (feedback runs scored online).
 
@@ -105,6 +106,9 @@ def run_protocol_runs(
         Time constant of the cursor's smoothing (s).
     on_run : callable(int, RunOutcome), optional
         Called after each run (0-based index).
+    sleep : callable(float)
+        The runs' waits (see :func:`~app.paradigm.runner.run_paradigm`); one that raises
+        ``KeyboardInterrupt`` once a stop was asked stops the run there, cleanly.
 
     Raises
     ------
@@ -124,7 +128,7 @@ def run_protocol_runs(
         log.info("run %d/%d of %s", k + 1, runs, protocol.title)
         result = run_paradigm(protocol, config, stamp.with_name(f"{stamp.name}-run{k + 1}"), seed=first + k,
                               time_scale=time_scale, connect_timeout_s=connect_timeout_s, cue_stream=cue_stream,
-                              on_event=on_event, feedback=loop)
+                              on_event=on_event, feedback=loop, sleep=sleep)
         score = None if loop is None else loop.score()
         if score is not None:
             (result.run_dir / FEEDBACK_FILE).write_text(json.dumps(score.to_dict(), indent=2))

@@ -106,3 +106,30 @@ def test_while_supervising_a_signal_only_asks_for_the_clean_stop(signum, record,
     assert f"{reason}; stopping cleanly" in caplog.text
     assert ("the recording is being finished" in caplog.text) == (record is not None)
     assert signal.getsignal(signum) is before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_paradigm_runs_stops_them_at_the_runners_next_wait(signum, monkeypatch, caplog, tmp_path):
+    """--paradigm: Ctrl-C or SIGTERM only asks for the stop; the runner's next wait raises KeyboardInterrupt
+    there (a safe point, where the run is aborted and kept); the handlers are given back after."""
+    import app.paradigm
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    waits: list[float] = []
+
+    def runs(protocol, config, data_dir, *, runs, sleep):
+        sleep(0.0)  # no stop asked: an ordinary wait
+        waits.append(0.0)
+        signal.getsignal(signum)(signum, None)  # the signal arrives: nothing raised here ...
+        waits.append(1.0)
+        sleep(0.0)  # ... but at the next wait
+        waits.append(2.0)
+
+    monkeypatch.setattr(app.paradigm, "run_protocol_runs", runs)
+    args = cli.build_parser().parse_args(["--headless", "--paradigm", "graz_mi", "--data-dir", str(tmp_path)])
+    with caplog.at_level(logging.INFO, logger="samba-live"):
+        assert cli._run_paradigm(args, config=None, player=None) == cli.EXIT_RUNTIME
+    assert waits == [0.0, 1.0]
+    name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    assert f"interrupted ({name}); the runs so far are kept in {tmp_path}" in caplog.text
+    assert {s: signal.getsignal(s) for s in before} == before
