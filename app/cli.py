@@ -210,21 +210,32 @@ def run_headless(args: argparse.Namespace) -> int:
             handlers.enter_context(_stop_on(signal.SIGINT, stop_requested))
             _supervise(pipeline, args, stop_requested)
         except KeyboardInterrupt:  # during the start-up, where Ctrl-C still interrupts at once
-            _log_stop(signal.SIGINT, args.record)
+            log.info("interrupted (Ctrl-C) during the start-up; stopping")  # the stop says what was recorded, if anything
         finally:
-            with _finishing(args.record):
+            with _finishing(args.record):  # the BIDS export too: an interrupted one would leave half a run
                 pipeline.stop()
                 if player is not None:
                     player.stop()
-    if args.record_bids is not None and pipeline.recording is not None:
-        path = write_session_bids(pipeline.recording.path, args.record_bids, args.bids_subject,
-                                  line_freq=config.mains_hz or None)
-        log.info("session written as BIDS: %s", path.fpath)
+                exported = args.record_bids is None or pipeline.recording is None or _export_bids(
+                    pipeline.recording.path, args, config.mains_hz)
     _final_summary(pipeline, player)
     if pipeline.error is not None:
         print(f"samba-live: error: {pipeline.error}", file=sys.stderr)
         return EXIT_RUNTIME
-    return EXIT_OK
+    return EXIT_OK if exported else EXIT_RUNTIME
+
+
+def _export_bids(recording: Path, args: argparse.Namespace, mains_hz: float | None) -> bool:
+    """--record-bids: the finished recording into the BIDS dataset. A failure is logged as an error
+    naming the recording, which stays where it is; returns whether the export succeeded."""
+    try:
+        path = write_session_bids(recording, args.record_bids, args.bids_subject, line_freq=mains_hz or None)
+    except Exception as exc:  # noqa: BLE001 - mne-bids raises many kinds; the recording itself is safe either way
+        log.error("could not write the session into the BIDS dataset %s (%s: %s); the recording is kept in %s",
+                  args.record_bids, type(exc).__name__, exc, recording)
+        return False
+    log.info("session written as BIDS: %s", path.fpath)
+    return True
 
 
 @contextlib.contextmanager

@@ -29,8 +29,9 @@ def _label(text: str, what: str) -> str:
 
 
 def next_run(root: Path, subject: str, task: str) -> int:
-    """1 + the highest run of ``subject``/``task`` already in the dataset at ``root`` (1 if none)."""
-    runs = [int(m.group(1)) for p in (root / f"sub-{subject}").rglob(f"sub-{subject}_*task-{task}_*run-*_eeg.*")
+    """1 + the highest run of ``subject``/``task`` that has any file in the dataset at ``root`` (1 if none):
+    the leftovers of an interrupted export (e.g. only its events.tsv) never block the next session."""
+    runs = [int(m.group(1)) for p in (root / f"sub-{subject}").rglob(f"sub-{subject}_*task-{task}_*run-*_*")
             if (m := re.search(r"_run-(\d+)_", p.name))] if root.is_dir() else []
     return max(runs, default=0) + 1
 

@@ -45,3 +45,19 @@ def test_bad_input_is_a_clear_error(tmp_path):
     session(tmp_path / "ok_raw.fif")
     with pytest.raises(RecordingError, match="subject label"):
         write_session_bids(tmp_path / "ok_raw.fif", tmp_path / "bids", subject="--")
+
+
+@pytest.mark.parametrize("leftover", ["sub-S1_task-samba_run-1_events.tsv", "sub-S1_task-samba_run-1_events.json",
+                                      "sub-S1_task-samba_run-3_channels.tsv"])
+def test_the_leftovers_of_an_interrupted_export_never_block_the_next_session(tmp_path, leftover):
+    """An export stopped half-way leaves some files of its run: the next session takes the next run number
+    (it would otherwise fail on "already exists" in every later session)."""
+    session(tmp_path / "s_raw.fif")
+    root = tmp_path / "bids"
+    (root / "sub-S1" / "eeg").mkdir(parents=True)
+    (root / "sub-S1" / "eeg" / leftover).write_text("onset\tduration\n")
+    run = int(leftover.split("_run-")[1].split("_")[0])
+    assert next_run(root, "S1", "samba") == run + 1
+    path = write_session_bids(tmp_path / "s_raw.fif", root, "S1")
+    assert int(path.run) == run + 1
+    assert (root / "sub-S1" / "eeg" / leftover).is_file()  # nothing of it is removed

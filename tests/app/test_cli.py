@@ -133,3 +133,14 @@ def test_a_signal_during_paradigm_runs_stops_them_at_the_runners_next_wait(signu
     name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
     assert f"interrupted ({name}); the runs so far are kept in {tmp_path}" in caplog.text
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_failed_bids_export_is_an_error_that_names_the_kept_recording(tmp_path, caplog):
+    """--record-bids: when the export fails, the user reads why and where the recording is; no traceback."""
+    recording = tmp_path / "session_raw.fif"
+    recording.write_bytes(b"not a FIF file")
+    args = cli.build_parser().parse_args(["--headless", "--record-bids", str(tmp_path / "bids")])
+    with caplog.at_level(logging.ERROR, logger="samba-live"):
+        assert cli._export_bids(recording, args, 50.0) is False
+    assert "could not write the session into the BIDS dataset" in caplog.text
+    assert f"the recording is kept in {recording}" in caplog.text and "RecordingError" in caplog.text
