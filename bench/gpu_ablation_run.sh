@@ -34,12 +34,15 @@ flags() {  # the samba-pretrain flags of one variant (bench/ablation.py VARIANTS
   *) echo "unknown variant $1" >&2; return 2 ;;
   esac
 }
+usage="usage: $0 smoke|train CORPUS OUT [STEPS] | flags VARIANT..."
 if [ "${1:-}" = flags ]; then  # each named variant's flags, one line each (tests check them against bench/ablation.py)
   shift
+  [ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
   for v in "$@"; do flags "$v"; done
   exit
 fi
-
+case "${1:-}" in smoke | train) ;; *) echo "$usage" >&2; exit 2 ;; esac
+[ $# -ge 3 ] || { echo "$usage" >&2; exit 2; }
 mode=$1 corpus=$2 out=$3 steps=${4:-150}
 VARIANTS=${VARIANTS:-"default saie diff-paper objective-paper infill-paper"}
 SEEDS=${SEEDS:-"0 1 2"}
@@ -56,7 +59,12 @@ SHIP_MAX_MINUTES=${SHIP_MAX_MINUTES:-$MAX_MINUTES}
 export PYTHONUNBUFFERED=1
 here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-/tmp/samba-ablation}
+for v in $VARIANTS $SHIP_VARIANTS; do  # a misspelt variant must not train as ours
+  flags "$v" >/dev/null || { echo "VARIANTS / SHIP_VARIANTS: $v is not a variant (see bench/ablation.py)" >&2; exit 2; }
+done
+[ -f "$corpus/corpus.json" ] || { echo "$corpus: not a prepared corpus (make one with samba-pretrain prepare)" >&2; exit 2; }
 mkdir -p "$out" "$work"
+rm -f "$work/failed"  # failures of an earlier invocation in the same WORK are not this one's
 
 run_line() {  # variant seed corpus-view run-folder steps: one `samba-pretrain train` command line, without `train`
   local v=$1 s=$2 view=$3 run=$4 n=$5
@@ -97,7 +105,6 @@ smoke)
   end=$(date +%s)
   echo "smoke: $JOBS runs x $steps steps in $((end - start)) s (compile included), $PROCS processes"
   for v in $VARIANTS; do { tail -n 2 "$work/smoke/$v/0/metrics.csv" 2>/dev/null || echo "no metrics"; } | sed "s/^/$v: /"; done
-  cat "$work/failed" 2>/dev/null || true
   ;;
 train)
   python3 "$here/fold_corpora.py" "$corpus" --folds "$FOLDS" --out "$work/folds" --ship --exclude S001 | tail -n 1
@@ -128,8 +135,6 @@ train)
     grep -hF "[$run]" "$work"/train.part*.log >"$dest/train.log" 2>/dev/null || true
   done
   cp "$work"/train.part*.log "$out/" 2>/dev/null || true
-  cat "$work/failed" 2>/dev/null || true
   ;;
-*)
-  echo "usage: $0 smoke|train CORPUS OUT [STEPS] | flags VARIANT..." >&2; exit 2 ;;
 esac
+if [ -s "$work/failed" ]; then cat "$work/failed" >&2; exit 1; fi

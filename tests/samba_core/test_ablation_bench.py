@@ -197,8 +197,26 @@ def test_gpu_script_trains_each_variant_as_the_table_defines_it(name):
     assert pretrain_config(args).crops.masking == objective
 
 
-def test_gpu_script_refuses_an_unknown_variant():
+@pytest.mark.parametrize("argv, env, message", [
+    (["flags", "no-such-variant"], {}, "unknown variant no-such-variant"),
+    (["flags"], {}, "usage:"),
+    ([], {}, "usage:"),
+    (["smoke", "{corpus}"], {}, "usage:"),
+    (["bogus", "{corpus}", "{tmp}/out"], {}, "usage:"),
+    (["smoke", "{corpus}", "{tmp}/out", "1"], {"VARIANTS": "default objective_paper"}, "objective_paper is not a variant"),
+    (["train", "{corpus}", "{tmp}/out", "1"], {"SHIP_VARIANTS": "papr"}, "papr is not a variant"),
+    (["smoke", "{tmp}/absent", "{tmp}/out", "1"], {}, "not a prepared corpus"),
+])
+def test_gpu_script_refuses_bad_usage_before_training_anything(tmp_path, argv, env, message):
+    """A misspelt variant would otherwise train as ours (and be scored as the paper's option)."""
+    import os
     import subprocess
 
-    done = subprocess.run(["bash", str(SCRIPT), "flags", "no-such-variant"], capture_output=True, text=True)
-    assert done.returncode == 2 and "unknown variant no-such-variant" in done.stderr
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "corpus.json").write_text("{}")
+    argv = [a.format(corpus=corpus, tmp=tmp_path) for a in argv]
+    done = subprocess.run(["bash", str(SCRIPT), *argv], capture_output=True, text=True,
+                          env={**os.environ, "WORK": str(tmp_path / "work"), **env})
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "work").exists()  # nothing started
