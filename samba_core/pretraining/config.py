@@ -109,7 +109,7 @@ class PretrainConfig:
             if unknown:
                 raise ValueError(
                     f"unknown {kind.__name__} fields {unknown}: the training state was written by a newer "
-                    "samba-live; upgrade the package"
+                    "samba-live (upgrade the package) or edited by hand"
                 )
         if "span_s" in masking:
             masking["span_s"] = tuple(masking["span_s"])

@@ -140,18 +140,34 @@ class Pretrainer:
 
     # -- state ------------------------------------------------------------------------
     def _load_state(self) -> None:
-        state = torch.load(self.out / STATE_FILE, map_location="cpu", weights_only=False)
-        if SambaConfig.from_dict(state["model_config"]) != self.model_config:  # older states: our options
-            raise ValueError(f"{self.out / STATE_FILE} was trained with another model configuration; "
-                             "use a new out folder or the same --model-config")
+        """Resume from ``out/state.pt``. Raises ``ValueError`` naming the file and the problem: unreadable
+        (e.g. cut short), incomplete, settings this version cannot read, or other trajectory settings (named)."""
+        path = self.out / STATE_FILE
         try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - torch/pickle raise many kinds on a damaged file
+            raise ValueError(f"{path} is not a readable training state ({type(exc).__name__}: {exc}); it may have "
+                             "been cut short: resume from an intact copy, or use a new out folder") from exc
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} is not a complete training state (it holds a {type(state).__name__}): "
+                             "use a new out folder")
+        missing = sorted({"model", "optimizer", "step", "rng", "config", "model_config"} - set(state))
+        if missing:
+            raise ValueError(f"{path} is not a complete training state (missing {', '.join(missing)}): "
+                             "use a new out folder")
+        try:
+            model_config = SambaConfig.from_dict(state["model_config"])  # older states: our options
             stored = PretrainConfig.from_dict(state["config"]).to_dict()  # older states: our objective's missing fields
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{self.out / STATE_FILE} holds settings this version cannot read ({exc}): "
-                             "use a new out folder") from exc
+            raise ValueError(f"{path} holds settings this version cannot read ({exc}): use a new out folder") from exc
+        if model_config != self.model_config:
+            raise ValueError(f"{path} was trained with another model configuration "
+                             f"({_differences(model_config.to_dict(), self.model_config.to_dict())}); "
+                             "use a new out folder or the same --model-config and network flags")
         if trajectory_settings(stored) != trajectory_settings(self.config.to_dict()):
-            raise ValueError(f"{self.out / STATE_FILE} was trained with other settings "
-                             f"({trajectory_settings(state['config'])}); resume with the same ones")
+            raise ValueError(f"{path} was trained with other settings "
+                             f"({_differences(trajectory_settings(stored), trajectory_settings(self.config.to_dict()))}); "
+                             "resume with the same ones")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
@@ -322,5 +338,18 @@ def pretrain(
     """Run (or resume) a pretraining; returns the summary that ``summary.json`` holds."""
     return Pretrainer(corpus, model_config, config, out_dir, resume=resume, progress=progress, log=log).run()
 
+
+
+def _differences(stored: dict, given: dict, prefix: str = "") -> str:
+    """``"key: stored -> given"`` for every (nested) setting that differs, comma-separated."""
+    out = []
+    for key in sorted(set(stored) | set(given), key=str):
+        a, b = stored.get(key, "(none)"), given.get(key, "(none)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = _differences(a, b, f"{prefix}{key}.")
+            out += [inner] if inner else []
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} stored, {b!r} given")
+    return ", ".join(out)
 
 __all__ = ["Pretrainer", "build_model", "init_distributed", "pretrain"]

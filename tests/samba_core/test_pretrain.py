@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -224,6 +225,36 @@ def test_pretrain_learns_resumes_identically_and_writes_a_loadable_checkpoint(co
     assert meta.provenance["corpus"]["rejected"][0]["name"] == "broken_raw"
     assert "untrained" in meta.provenance["heads"]["distraction"]
     assert torch.equal(loaded.model.stem.weight, a["stem.weight"])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a readable training state .*cut short"),
+    (lambda p: p.write_bytes(b""), "not a readable training state"),
+    (lambda p: p.write_text("hello"), "not a readable training state"),
+    (lambda p: torch.save({k: v for k, v in torch.load(p, weights_only=False).items() if k != "step"}, p),
+     "not a complete training state .missing step"),
+    (lambda p: torch.save([1, 2], p), "not a complete training state"),
+])
+def test_a_damaged_training_state_is_a_clear_error(corpus_dir: Path, tmp_path: Path, capsys, damage, message) -> None:
+    common = ["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+              "--steps", "4", *TRAIN, "--out", str(tmp_path / "run")]
+    assert main([*common, "--stop-after", "1"]) == 0
+    damage(tmp_path / "run" / "state.pt")
+    assert main([*common, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(f"samba-pretrain: error: .*state.pt is {message}", err) and "Traceback" not in err, err
+
+
+def test_resuming_with_other_settings_names_the_ones_that_differ(corpus_dir: Path, tmp_path: Path, capsys) -> None:
+    common = ["train", "--corpus", str(corpus_dir / "corpus"), "--model-config", str(corpus_dir / "tiny.json"),
+              "--steps", "4", *TRAIN, "--out", str(tmp_path / "run")]
+    assert main([*common, "--stop-after", "1", "--objective", "ours"]) == 0
+    assert main([*common, "--resume", "--objective", "ours", "--lr", "1e-3", "--mask-ratio", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "lr: 0.003 stored, 0.001 given" in err and "crops.masking.ratio: 0.4 stored, 0.3 given" in err, err
+    assert "seed" not in err  # only what differs
+    assert main([*common, "--resume", "--objective", "ours", "--spatial", "virtual-sites"]) == 2
+    assert "another model configuration (spatial: 'cdse' stored, 'virtual-sites' given)" in capsys.readouterr().err
 
 
 def test_paper_objective_and_options_train_and_export_a_streamable_encoder(corpus_dir: Path) -> None:
