@@ -108,6 +108,11 @@ class RecordingWriter:
         return self._queued_bytes
 
     @property
+    def samples_added(self) -> int:
+        """Samples handed to the writer so far, recorded or not."""
+        return self._added
+
+    @property
     def error(self) -> BaseException | None:
         """The error that stopped the writer (None while it works)."""
         return self._error

@@ -69,14 +69,20 @@ class SessionRecording:
         return (f"the disk does not keep up with the recording to {writer.paths.samples}: "
                 f"{writer.unrecorded_samples} sample(s) not recorded so far; decoding goes on")
 
-    def finish(self, notices: NoticeBoard) -> RecordingSummary:
-        """Write what is queued, convert to FIF and say so.
+    def finish(self, notices: NoticeBoard) -> RecordingSummary | None:
+        """Write what is queued, convert to FIF and say so. None, with a warning and no files left,
+        when the stop came before the first sample (there is nothing to keep or recover).
 
         Raises
         ------
         RecordingError
             The disk failed; the message names the partial file and ``--recover ... --out``.
         """
+        if self.writer.samples_added == 0 and self.writer.error is None:
+            self.writer.discard()
+            notices.post("warning", "recording", "nothing was recorded: the stop came before the first sample; "
+                         f"{self.writer.paths.final} was not written")
+            return None
         try:
             summary = self.writer.close(finalize=True)
         finally:

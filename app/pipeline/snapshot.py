@@ -142,8 +142,10 @@ def counts_line(pipeline, with_truth: bool = False) -> str:
     resets, decisions, end-to-end latency, and with ``with_truth`` the accuracy against the input's cues."""
     lat = pipeline.latency.summary()
     unrecorded = f"{pipeline.samples_unrecorded} NOT RECORDED, " if pipeline.samples_unrecorded else ""
+    latency = (f"latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms" if np.isfinite(lat["p50_ms"])
+               else "no latency measured yet")  # no decision yet: no figure rather than "nan ms"
     line = (f"{pipeline.samples_received} samples, {pipeline.samples_lost} lost, {unrecorded}{pipeline.resets} reset(s), "
-            f"{pipeline.n_decisions} decisions, latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
+            f"{pipeline.n_decisions} decisions, {latency}")
     truth = pipeline.ground_truth
     if with_truth and truth is not None and truth.scores():
         line += "; " + truth.summary()

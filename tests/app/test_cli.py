@@ -144,3 +144,17 @@ def test_a_failed_bids_export_is_an_error_that_names_the_kept_recording(tmp_path
         assert cli._export_bids(recording, args, 50.0) is False
     assert "could not write the session into the BIDS dataset" in caplog.text
     assert f"the recording is kept in {recording}" in caplog.text and "RecordingError" in caplog.text
+
+
+@pytest.mark.parametrize("p50, expected", [(float("nan"), "0 decisions, no latency measured yet"),
+                                           (12.34, "0 decisions, latency p50 12.3 ms p99 20.0 ms")])
+def test_the_counts_line_gives_no_latency_figure_before_the_first_decision(p50, expected):
+    from types import SimpleNamespace
+
+    from app.pipeline.snapshot import counts_line
+
+    latency = SimpleNamespace(summary=lambda: {"p50_ms": p50, "p99_ms": 20.0 if p50 == p50 else float("nan")})
+    pipeline = SimpleNamespace(latency=latency, samples_unrecorded=0, samples_received=0, samples_lost=0, resets=0,
+                               n_decisions=0, ground_truth=None)
+    line = counts_line(pipeline)
+    assert line.endswith(expected) and "nan" not in line

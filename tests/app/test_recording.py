@@ -114,3 +114,23 @@ def test_recover_names_what_is_missing(tmp_path):
         recover_recording(tmp_path / "x.fif")
     with pytest.raises(RecordingError, match="missing"):
         recover_recording(tmp_path / "x.fif.partial")
+
+
+def test_a_stop_before_the_first_sample_leaves_no_files_and_says_nothing_was_recorded(tmp_path):
+    """No sample, nothing to keep: no FIF, no .partial files, and no recovery advice that would then fail;
+    one sample is enough for a real recording."""
+    from app.pipeline.notices import NoticeBoard
+    from app.pipeline.session_recording import SessionRecording
+
+    header = {"channels": [{"label": "Cz", "type": "EEG", "unit": "microvolts"}], "rate": 100.0}
+    notices = NoticeBoard()
+    empty = SessionRecording(tmp_path / "empty.fif", header, 0.1)
+    assert empty.finish_or_keep(notices) == (None, None)
+    assert list(tmp_path.iterdir()) == []
+    (notice,) = notices.drain()
+    assert notice.level == "warning" and "nothing was recorded" in notice.message and "--recover" not in notice.message
+
+    one = SessionRecording(tmp_path / "one.fif", header, 0.1)
+    one.samples(np.zeros((1, 1), np.float32), np.array([5.0]))
+    summary, error = one.finish_or_keep(notices)
+    assert error is None and summary.n_samples == 1 and (tmp_path / "one.fif").is_file()
