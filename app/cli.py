@@ -358,8 +358,9 @@ def _log_decision(d: Decision) -> None:
 
 
 def _stop_on(signum: int, flag: list[int]) -> contextlib.AbstractContextManager:
-    """While inside, ``signum`` (SIGINT, SIGTERM) only appends its number to ``flag``, which
-    :func:`_supervise` polls: the run stops cleanly and the recording is finished, nothing is lost."""
+    """While inside, ``signum`` (SIGINT, SIGTERM) only appends its number to ``flag``, which the caller
+    polls at safe points (:func:`_supervise`, the paradigm runner's waits): the run stops cleanly and
+    the recording is finished, nothing is lost."""
     return _handling(signum, lambda number, _frame: flag.append(number))
 
 

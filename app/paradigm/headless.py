@@ -17,8 +17,8 @@ Example::
 from __future__ import annotations
 
 import json
-import time
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path

@@ -105,7 +105,7 @@ class PretrainConfig:
         crops = dict(d.pop("crops", {}))
         masking = {**OUR_MASKING, **crops.pop("masking", {})}  # older states: our objective's missing fields
         for kind, given in ((cls, d), (CropConfig, crops), (MaskingConfig, masking)):
-            unknown = sorted(set(given) - {f.name for f in fields(kind)} - {"crops", "masking"})
+            unknown = sorted(set(given) - {f.name for f in fields(kind)})
             if unknown:
                 raise ValueError(
                     f"unknown {kind.__name__} fields {unknown}: the training state was written by a newer "

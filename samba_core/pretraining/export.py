@@ -9,7 +9,6 @@ state of every head (pretraining trains none of them).
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 from typing import Any
 

@@ -164,9 +164,9 @@ class Pretrainer:
             raise ValueError(f"{path} was trained with another model configuration "
                              f"({_differences(model_config.to_dict(), self.model_config.to_dict())}); "
                              "use a new out folder or the same --model-config and network flags")
-        if trajectory_settings(stored) != trajectory_settings(self.config.to_dict()):
-            raise ValueError(f"{path} was trained with other settings "
-                             f"({_differences(trajectory_settings(stored), trajectory_settings(self.config.to_dict()))}); "
+        stored, given = trajectory_settings(stored), trajectory_settings(self.config.to_dict())
+        if stored != given:
+            raise ValueError(f"{path} was trained with other settings ({_differences(stored, given)}); "
                              "resume with the same ones")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -339,9 +339,8 @@ def pretrain(
     return Pretrainer(corpus, model_config, config, out_dir, resume=resume, progress=progress, log=log).run()
 
 
-
 def _differences(stored: dict, given: dict, prefix: str = "") -> str:
-    """``"key: stored -> given"`` for every (nested) setting that differs, comma-separated."""
+    """``"key: <stored> stored, <given> given"`` for every (nested) setting that differs, comma-separated."""
     out = []
     for key in sorted(set(stored) | set(given), key=str):
         a, b = stored.get(key, "(none)"), given.get(key, "(none)")
@@ -351,5 +350,6 @@ def _differences(stored: dict, given: dict, prefix: str = "") -> str:
         elif a != b:
             out.append(f"{prefix}{key}: {a!r} stored, {b!r} given")
     return ", ".join(out)
+
 
 __all__ = ["Pretrainer", "build_model", "init_distributed", "pretrain"]
